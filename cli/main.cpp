@@ -1,0 +1,50 @@
+// build/hyperclip: the command-line entry. Subcommands arrive with the model, training and
+// deployment work (SPEC §5); this one reports the build and what it can run on.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "core/backend.h"
+
+static void usage(FILE* to) {
+  std::fprintf(to,
+               "usage: hyperclip <command> [options]\n"
+               "\n"
+               "commands:\n"
+               "  info      print the build configuration and available backends as JSON\n"
+               "\n"
+               "Run 'hyperclip <command> --help' for a command's options.\n");
+}
+
+static int cmd_info() {
+  std::string why;
+  bool cuda = hc::cuda_available(&why);
+  std::printf("{\"backends\": [\"cpu\"%s], \"cuda\": %s", cuda ? ", \"cuda\"" : "",
+              cuda ? "true" : "false");
+  if (!cuda) std::printf(", \"cuda_unavailable\": \"%s\"", why.c_str());
+  std::printf("}\n");
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  std::string cmd = argv[1];
+  try {
+    if (cmd == "info") {
+      if (argc > 2 && !std::strcmp(argv[2], "--help")) {
+        std::printf("usage: hyperclip info\n  Prints the build configuration as one JSON line.\n");
+        return 0;
+      }
+      return cmd_info();
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hyperclip %s: error: %s\n", cmd.c_str(), e.what());
+    return 1;
+  }
+  std::fprintf(stderr, "hyperclip: unknown command '%s'\n", cmd.c_str());
+  usage(stderr);
+  return 2;
+}

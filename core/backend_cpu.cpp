@@ -1,0 +1,36 @@
+#include "core/backend_cpu.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace hc {
+
+// 64-byte alignment: a cache line, and enough for AVX-512 loads.
+static constexpr size_t kAlign = 64;
+
+void* CpuBackend::allocate(size_t bytes) {
+  size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
+  void* p = std::aligned_alloc(kAlign, rounded);
+  if (!p) throw Error(cat("out of host memory allocating ", bytes, " bytes"));
+  return p;
+}
+
+void CpuBackend::deallocate(void* ptr, size_t) { std::free(ptr); }
+
+void CpuBackend::copy_from_host(void* dst, const void* src, size_t bytes) {
+  if (bytes) std::memcpy(dst, src, bytes);
+}
+void CpuBackend::copy_to_host(void* dst, const void* src, size_t bytes) {
+  if (bytes) std::memcpy(dst, src, bytes);
+}
+void CpuBackend::copy_on_device(void* dst, const void* src, size_t bytes) {
+  if (bytes) std::memmove(dst, src, bytes);
+}
+
+CpuBackend& cpu_backend() {
+  static CpuBackend backend;
+  return backend;
+}
+
+}  // namespace hc

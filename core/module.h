@@ -1,0 +1,52 @@
+// Module: parameters, buffers and sub-modules under PyTorch-style dotted names, so that a
+// checkpoint maps 1:1 onto a PyTorch state dict ("visual.stages.2.0.conv_dw.weight").
+#pragma once
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace hc {
+
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+
+class Module {
+ public:
+  virtual ~Module() = default;
+
+  // Depth first, in registration order, names joined with '.'.
+  NamedTensors named_parameters() const;
+  NamedTensors named_buffers() const;
+  NamedTensors state_dict() const;  // parameters, then buffers
+  std::vector<Tensor> parameters() const;
+  int64_t parameter_count() const;  // elements of all parameters (buffers excluded)
+
+  // Training mode (batch-norm statistics), for this module and every sub-module.
+  void train(bool on = true);
+  void eval() { train(false); }
+  bool is_training() const { return training_; }
+  void zero_grad() const;
+
+ protected:
+  // A parameter is a leaf that requires grad. Returns the same tensor (shared handle).
+  Tensor register_parameter(const std::string& name, const Tensor& t);
+  Tensor register_buffer(const std::string& name, const Tensor& t);
+  template <class M>
+  std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> m) {
+    check_name(name);
+    children_.emplace_back(name, m);
+    return m;
+  }
+
+ private:
+  void check_name(const std::string& name) const;
+  void collect(const std::string& prefix, bool params, NamedTensors& out) const;
+
+  NamedTensors params_, buffers_;
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+  bool training_ = true;
+};
+
+}  // namespace hc
