@@ -57,7 +57,7 @@ static void accumulate(const Tensor& t, const Tensor& g, const char* op) {
     impl->grad = g.impl_ptr();
   } else {
     Tensor acc(impl->grad);
-    Tensor sum = Tensor::empty(t.shape(), t.dtype(), t.device());
+    Tensor sum = Tensor::empty_on(be, t.shape(), t.dtype());
     be.binary(BinaryOp::Add, acc, g, sum);
     impl->grad = sum.impl_ptr();
   }
@@ -71,7 +71,8 @@ void Tape::backward(const Tensor& root, const Tensor& grad_output) {
   if (!seed.defined()) {
     HC_CHECK(root.numel() == 1, "backward() without a gradient needs a one-element tensor, got ",
              root.desc());
-    seed = Tensor::full(root.shape(), 1.0, root.dtype(), root.device());
+    seed = Tensor::empty_on(root.backend(), root.shape(), root.dtype());
+    seed.fill_(1.0);
   }
   NoGradGuard no_grad;  // backward functions run kernels, never record
   // Any gradient left on the tape's outputs by an abandoned pass would corrupt this one.

@@ -12,14 +12,18 @@ const TensorImpl& Tensor::checked() const {
   return *impl_;
 }
 
-Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
+Tensor Tensor::empty_on(Backend& backend, const Shape& shape, DType dtype) {
   for (int64_t d : shape) HC_CHECK(d >= 0, "negative dimension in shape ", shape_str(shape));
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape;
   impl->dtype = dtype;
-  impl->storage = std::make_shared<Storage>(backend_for(device),
+  impl->storage = std::make_shared<Storage>(backend,
                                             static_cast<size_t>(hc::numel(shape)) * dtype_size(dtype));
   return Tensor(std::move(impl));
+}
+
+Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
+  return empty_on(backend_for(device), shape, dtype);
 }
 
 Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device) {
@@ -127,13 +131,13 @@ Tensor Tensor::to(Device device) const {
 
 Tensor Tensor::to(DType dtype) const {
   if (dtype == this->dtype()) return *this;
-  Tensor out = empty(shape(), dtype, device());
+  Tensor out = empty_on(backend(), shape(), dtype);
   backend().cast(*this, out);
   return out;
 }
 
 Tensor Tensor::clone() const {
-  Tensor out = empty(shape(), dtype(), device());
+  Tensor out = empty_on(backend(), shape(), dtype());
   backend().copy_on_device(out.raw_data(), raw_data(),
                            static_cast<size_t>(numel()) * dtype_size(dtype()));
   return out;

@@ -26,6 +26,8 @@ class Tensor {
 
   // --- factories -------------------------------------------------------------------------------
   static Tensor empty(const Shape& shape, DType dtype = DType::F32, Device device = Device::CPU);
+  // Allocates on a given backend: ops allocate outputs on their inputs' backend this way.
+  static Tensor empty_on(Backend& backend, const Shape& shape, DType dtype);
   static Tensor zeros(const Shape& shape, DType dtype = DType::F32, Device device = Device::CPU);
   static Tensor ones(const Shape& shape, DType dtype = DType::F32, Device device = Device::CPU);
   static Tensor full(const Shape& shape, double value, DType dtype = DType::F32,

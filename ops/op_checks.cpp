@@ -32,11 +32,13 @@ void check_index(const char* op, const char* what, const Tensor& t, Device devic
 }
 
 Tensor empty_like_shape(const Tensor& like, const Shape& shape) {
-  return Tensor::empty(shape, like.dtype(), like.device());
+  return Tensor::empty_on(like.backend(), shape, like.dtype());
 }
 
 Tensor zeros_like_shape(const Tensor& like, const Shape& shape) {
-  return Tensor::zeros(shape, like.dtype(), like.device());
+  Tensor t = empty_like_shape(like, shape);
+  t.fill_(0);
+  return t;
 }
 
 }  // namespace hc

@@ -94,7 +94,7 @@ void check_same_float(const char* op, const std::vector<Tensor>& ts);
 void check_rank(const char* op, const char* what, const Tensor& t, int64_t rank);
 // Throws unless t is an I32 tensor on `device`.
 void check_index(const char* op, const char* what, const Tensor& t, Device device);
-// Allocates an output like `like` (dtype, device) with the given shape.
+// Allocates an output on `like`'s backend, with its dtype and the given shape.
 Tensor empty_like_shape(const Tensor& like, const Shape& shape);
 Tensor zeros_like_shape(const Tensor& like, const Shape& shape);
 
