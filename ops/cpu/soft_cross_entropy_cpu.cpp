@@ -24,12 +24,17 @@ void CpuBackend::soft_cross_entropy(const Tensor& logits, const Tensor& target, 
     int64_t n = logits.size(0), K = logits.size(1);
     const T* pl = logits.data<T>();
     const T* pt = target.data<T>();
-    double total = 0;
-#pragma omp parallel for reduction(+ : total) schedule(static)
+    // Per-row terms, then a serial sum: an OpenMP float reduction would combine partial sums in
+    // whatever order threads finish, and losses must repeat bit for bit.
+    std::vector<double> row(n);
+#pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; ++i) {
-      double lse = row_lse(pl + i * K, K);
-      for (int64_t k = 0; k < K; ++k) total -= double(pt[i * K + k]) * (pl[i * K + k] - lse);
+      double lse = row_lse(pl + i * K, K), r = 0;
+      for (int64_t k = 0; k < K; ++k) r -= double(pt[i * K + k]) * (pl[i * K + k] - lse);
+      row[i] = r;
     }
+    double total = 0;
+    for (double r : row) total += r;
     loss.data<T>()[0] = static_cast<T>(total / n);
   });
 }

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages hyperclip builds against. Run as root (or with sudo available).
+# The CUDA toolkit is not installed here: the build uses /usr/local/cuda when nvcc is present.
+set -euo pipefail
+pkgs=(build-essential libeigen3-dev doctest-dev libstb-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all packages present (${pkgs[*]})"
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "setup: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
