@@ -1,0 +1,293 @@
+// conv2d on the CPU.
+//
+// General path, per image and group: im2col, then one GEMM through Eigen:
+//   col [Cg_in*KH*KW, OH*OW]   (zero where the window hangs over the padding)
+//   y   [Cg_out, OH*OW] = W_g [Cg_out, Cg_in*KH*KW] @ col
+// A 1x1, stride-1, unpadded convolution needs no im2col: the input plane already is col.
+// Depthwise convolutions (groups == Cin == Cout) use a direct loop instead: one KHxKW filter per
+// channel makes the GEMM degenerate.
+//
+// Images are spread over OpenMP threads when there are enough of them; otherwise each GEMM is
+// parallelised by Eigen. Weight gradients are summed per thread and then added in thread order, so
+// results do not depend on scheduling.
+// GCC 12 warns inside Eigen's AVX-512 intrinsics with -march=native (a known false positive).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <Eigen/Core>
+#include <omp.h>
+
+#include <vector>
+
+#include "core/backend_cpu.h"
+#include "ops/cpu/parallel_cpu.h"
+
+namespace hc {
+
+template <class T>
+using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+namespace {
+
+struct Geometry {
+  int64_t N, Cin, H, W, Cout, KH, KW, OH, OW, G, Cg_in, Cg_out, K;  // K = Cg_in*KH*KW
+  int sh, sw, ph, pw;
+  bool pointwise() const { return KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; }
+  bool depthwise() const { return G == Cin && G == Cout; }
+};
+
+Geometry geometry(const Tensor& x, const Tensor& w, const Tensor& y, const Conv2dParams& p) {
+  Geometry g;
+  g.N = x.size(0), g.Cin = x.size(1), g.H = x.size(2), g.W = x.size(3);
+  g.Cout = w.size(0), g.KH = w.size(2), g.KW = w.size(3);
+  g.OH = y.size(2), g.OW = y.size(3);
+  g.G = p.groups, g.Cg_in = g.Cin / g.G, g.Cg_out = g.Cout / g.G, g.K = g.Cg_in * g.KH * g.KW;
+  g.sh = p.stride_h, g.sw = p.stride_w, g.ph = p.pad_h, g.pw = p.pad_w;
+  return g;
+}
+
+// x_g [Cg_in, H, W] -> col [K, OH*OW]
+template <class T>
+void im2col(const T* x, const Geometry& g, T* col) {
+  int64_t ohw = g.OH * g.OW;
+  for (int64_t c = 0; c < g.Cg_in; ++c)
+    for (int64_t kh = 0; kh < g.KH; ++kh)
+      for (int64_t kw = 0; kw < g.KW; ++kw) {
+        T* row = col + ((c * g.KH + kh) * g.KW + kw) * ohw;
+        for (int64_t oh = 0; oh < g.OH; ++oh) {
+          int64_t ih = oh * g.sh - g.ph + kh;
+          T* out = row + oh * g.OW;
+          if (ih < 0 || ih >= g.H) {
+            for (int64_t ow = 0; ow < g.OW; ++ow) out[ow] = T(0);
+            continue;
+          }
+          const T* in = x + (c * g.H + ih) * g.W;
+          for (int64_t ow = 0; ow < g.OW; ++ow) {
+            int64_t iw = ow * g.sw - g.pw + kw;
+            out[ow] = (iw >= 0 && iw < g.W) ? in[iw] : T(0);
+          }
+        }
+      }
+}
+
+// col [K, OH*OW] added back into dx_g [Cg_in, H, W] (the adjoint of im2col)
+template <class T>
+void col2im_add(const T* col, const Geometry& g, T* dx) {
+  int64_t ohw = g.OH * g.OW;
+  for (int64_t c = 0; c < g.Cg_in; ++c)
+    for (int64_t kh = 0; kh < g.KH; ++kh)
+      for (int64_t kw = 0; kw < g.KW; ++kw) {
+        const T* row = col + ((c * g.KH + kh) * g.KW + kw) * ohw;
+        for (int64_t oh = 0; oh < g.OH; ++oh) {
+          int64_t ih = oh * g.sh - g.ph + kh;
+          if (ih < 0 || ih >= g.H) continue;
+          T* out = dx + (c * g.H + ih) * g.W;
+          for (int64_t ow = 0; ow < g.OW; ++ow) {
+            int64_t iw = ow * g.sw - g.pw + kw;
+            if (iw >= 0 && iw < g.W) out[iw] += row[oh * g.OW + ow];
+          }
+        }
+      }
+}
+
+// Threads for a loop over images: all of them when there are enough images, else one (and Eigen
+// parallelises inside).
+int image_threads(int64_t N) {
+  int t = omp_get_max_threads();
+  return N >= t ? t : 1;
+}
+
+// ---- depthwise: x [N, C, H, W], w [C, 1, KH, KW] ---------------------------------------------
+
+template <class T>
+void depthwise_forward(const T* x, const T* w, const T* bias, const Geometry& g, T* y) {
+#pragma omp parallel for schedule(static) if (g.N * g.Cin * g.OH * g.OW > kParallelGrain)
+  for (int64_t nc = 0; nc < g.N * g.Cin; ++nc) {
+    int64_t c = nc % g.Cin;
+    const T* xp = x + nc * g.H * g.W;
+    const T* wp = w + c * g.KH * g.KW;
+    T* yp = y + nc * g.OH * g.OW;
+    T b = bias ? bias[c] : T(0);
+    for (int64_t oh = 0; oh < g.OH; ++oh)
+      for (int64_t ow = 0; ow < g.OW; ++ow) {
+        T acc = b;
+        for (int64_t kh = 0; kh < g.KH; ++kh) {
+          int64_t ih = oh * g.sh - g.ph + kh;
+          if (ih < 0 || ih >= g.H) continue;
+          for (int64_t kw = 0; kw < g.KW; ++kw) {
+            int64_t iw = ow * g.sw - g.pw + kw;
+            if (iw >= 0 && iw < g.W) acc += xp[ih * g.W + iw] * wp[kh * g.KW + kw];
+          }
+        }
+        yp[oh * g.OW + ow] = acc;
+      }
+  }
+}
+
+template <class T>
+void depthwise_backward(const T* x, const T* w, const T* dy, const Geometry& g, T* dx, T* dw, T* db) {
+  // dx: each (image, channel) plane is independent.
+  if (dx) {
+#pragma omp parallel for schedule(static) if (g.N * g.Cin * g.OH * g.OW > kParallelGrain)
+    for (int64_t nc = 0; nc < g.N * g.Cin; ++nc) {
+      int64_t c = nc % g.Cin;
+      const T* wp = w + c * g.KH * g.KW;
+      const T* gp = dy + nc * g.OH * g.OW;
+      T* dxp = dx + nc * g.H * g.W;
+      for (int64_t i = 0; i < g.H * g.W; ++i) dxp[i] = T(0);
+      for (int64_t oh = 0; oh < g.OH; ++oh)
+        for (int64_t ow = 0; ow < g.OW; ++ow) {
+          T go = gp[oh * g.OW + ow];
+          for (int64_t kh = 0; kh < g.KH; ++kh) {
+            int64_t ih = oh * g.sh - g.ph + kh;
+            if (ih < 0 || ih >= g.H) continue;
+            for (int64_t kw = 0; kw < g.KW; ++kw) {
+              int64_t iw = ow * g.sw - g.pw + kw;
+              if (iw >= 0 && iw < g.W) dxp[ih * g.W + iw] += go * wp[kh * g.KW + kw];
+            }
+          }
+        }
+    }
+  }
+  // dw, db: one channel per iteration, summed over images in order.
+  if (dw || db) {
+#pragma omp parallel for schedule(static) if (g.N * g.Cin * g.OH * g.OW > kParallelGrain)
+    for (int64_t c = 0; c < g.Cin; ++c) {
+      std::vector<double> acc(g.KH * g.KW, 0.0);
+      double bacc = 0;
+      for (int64_t n = 0; n < g.N; ++n) {
+        const T* xp = x + (n * g.Cin + c) * g.H * g.W;
+        const T* gp = dy + (n * g.Cin + c) * g.OH * g.OW;
+        for (int64_t oh = 0; oh < g.OH; ++oh)
+          for (int64_t ow = 0; ow < g.OW; ++ow) {
+            T go = gp[oh * g.OW + ow];
+            bacc += go;
+            if (!dw) continue;
+            for (int64_t kh = 0; kh < g.KH; ++kh) {
+              int64_t ih = oh * g.sh - g.ph + kh;
+              if (ih < 0 || ih >= g.H) continue;
+              for (int64_t kw = 0; kw < g.KW; ++kw) {
+                int64_t iw = ow * g.sw - g.pw + kw;
+                if (iw >= 0 && iw < g.W) acc[kh * g.KW + kw] += double(go) * xp[ih * g.W + iw];
+              }
+            }
+          }
+      }
+      if (dw)
+        for (int64_t k = 0; k < g.KH * g.KW; ++k) dw[c * g.KH * g.KW + k] = static_cast<T>(acc[k]);
+      if (db) db[c] = static_cast<T>(bacc);
+    }
+  }
+}
+
+// ---- general path ----------------------------------------------------------------------------
+
+template <class T>
+void general_forward(const T* x, const T* w, const T* bias, const Geometry& g, T* y) {
+  int64_t ohw = g.OH * g.OW;
+  int threads = image_threads(g.N);
+#pragma omp parallel num_threads(threads)
+  {
+    std::vector<T> col(g.pointwise() ? 0 : g.K * ohw);
+#pragma omp for schedule(static)
+    for (int64_t n = 0; n < g.N; ++n)
+      for (int64_t gi = 0; gi < g.G; ++gi) {
+        const T* xg = x + (n * g.Cin + gi * g.Cg_in) * g.H * g.W;
+        const T* cp = xg;
+        if (!g.pointwise()) {
+          im2col(xg, g, col.data());
+          cp = col.data();
+        }
+        Eigen::Map<const RowMat<T>> Wg(w + gi * g.Cg_out * g.K, g.Cg_out, g.K);
+        Eigen::Map<const RowMat<T>> C(cp, g.K, ohw);
+        Eigen::Map<RowMat<T>> Y(y + (n * g.Cout + gi * g.Cg_out) * ohw, g.Cg_out, ohw);
+        Y.noalias() = Wg * C;
+        if (bias)
+          for (int64_t o = 0; o < g.Cg_out; ++o) Y.row(o).array() += bias[gi * g.Cg_out + o];
+      }
+  }
+}
+
+template <class T>
+void general_backward(const T* x, const T* w, const T* dy, const Geometry& g, T* dx, T* dw, T* db) {
+  int64_t ohw = g.OH * g.OW, wsize = g.Cout * g.K;
+  int threads = image_threads(g.N);
+  // Per-thread weight-gradient partials, added in thread order afterwards.
+  std::vector<std::vector<T>> dw_part(dw ? threads : 0, std::vector<T>(dw ? wsize : 0, T(0)));
+#pragma omp parallel num_threads(threads)
+  {
+    int t = omp_get_thread_num();
+    std::vector<T> col(g.pointwise() ? 0 : g.K * ohw), dcol(g.pointwise() ? 0 : g.K * ohw);
+#pragma omp for schedule(static)
+    for (int64_t n = 0; n < g.N; ++n) {
+      if (dx)
+        for (int64_t i = 0; i < g.Cin * g.H * g.W; ++i) dx[n * g.Cin * g.H * g.W + i] = T(0);
+      for (int64_t gi = 0; gi < g.G; ++gi) {
+        const T* xg = x + (n * g.Cin + gi * g.Cg_in) * g.H * g.W;
+        Eigen::Map<const RowMat<T>> DY(dy + (n * g.Cout + gi * g.Cg_out) * ohw, g.Cg_out, ohw);
+        Eigen::Map<const RowMat<T>> Wg(w + gi * g.Cg_out * g.K, g.Cg_out, g.K);
+        if (dw) {
+          const T* cp = xg;
+          if (!g.pointwise()) {
+            im2col(xg, g, col.data());
+            cp = col.data();
+          }
+          Eigen::Map<const RowMat<T>> C(cp, g.K, ohw);
+          Eigen::Map<RowMat<T>> DW(dw_part[t].data() + gi * g.Cg_out * g.K, g.Cg_out, g.K);
+          DW.noalias() += DY * C.transpose();  // [Cg_out, K]
+        }
+        if (dx) {
+          T* dxg = dx + (n * g.Cin + gi * g.Cg_in) * g.H * g.W;
+          if (g.pointwise()) {
+            Eigen::Map<RowMat<T>> DX(dxg, g.Cg_in, ohw);
+            DX.noalias() = Wg.transpose() * DY;
+          } else {
+            Eigen::Map<RowMat<T>> DC(dcol.data(), g.K, ohw);
+            DC.noalias() = Wg.transpose() * DY;  // [K, OH*OW]
+            col2im_add(dcol.data(), g, dxg);
+          }
+        }
+      }
+    }
+  }
+  if (dw) {
+    for (int64_t i = 0; i < wsize; ++i) dw[i] = T(0);
+    for (int t = 0; t < threads; ++t)
+      for (int64_t i = 0; i < wsize; ++i) dw[i] += dw_part[t][i];
+  }
+  if (db) {
+#pragma omp parallel for schedule(static) if (g.N * g.Cout * ohw > kParallelGrain)
+    for (int64_t c = 0; c < g.Cout; ++c) {
+      double s = 0;
+      for (int64_t n = 0; n < g.N; ++n)
+        for (int64_t i = 0; i < ohw; ++i) s += dy[(n * g.Cout + c) * ohw + i];
+      db[c] = static_cast<T>(s);
+    }
+  }
+}
+
+}  // namespace
+
+void CpuBackend::conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p,
+                        Tensor& y) {
+  Geometry g = geometry(x, w, y, p);
+  dispatch_float(x.dtype(), "conv2d", [&](auto tag) {
+    using T = decltype(tag);
+    const T* b = bias.defined() ? bias.data<T>() : nullptr;
+    if (g.depthwise()) depthwise_forward(x.data<T>(), w.data<T>(), b, g, y.data<T>());
+    else general_forward(x.data<T>(), w.data<T>(), b, g, y.data<T>());
+  });
+}
+
+void CpuBackend::conv2d_backward(const Tensor& x, const Tensor& w, const Tensor& dy,
+                                 const Conv2dParams& p, Tensor* dx, Tensor* dw, Tensor* dbias) {
+  Geometry g = geometry(x, w, dy, p);
+  dispatch_float(x.dtype(), "conv2d_backward", [&](auto tag) {
+    using T = decltype(tag);
+    T* pdx = dx ? dx->data<T>() : nullptr;
+    T* pdw = dw ? dw->data<T>() : nullptr;
+    T* pdb = dbias ? dbias->data<T>() : nullptr;
+    if (g.depthwise()) depthwise_backward(x.data<T>(), w.data<T>(), dy.data<T>(), g, pdx, pdw, pdb);
+    else general_backward(x.data<T>(), w.data<T>(), dy.data<T>(), g, pdx, pdw, pdb);
+  });
+}
+
+}  // namespace hc

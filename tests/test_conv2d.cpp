@@ -1,0 +1,88 @@
+// conv2d: every path (general im2col, 1x1 without im2col, depthwise, grouped) against finite
+// differences, hand-computed values, and float32 against float64.
+#include <doctest/doctest.h>
+
+#include "ops/ops.h"
+#include "tests/op_registry.h"
+
+using namespace hc;
+using namespace hc::test;
+
+static std::vector<OpCase> conv2d_cases() {
+  struct V {
+    const char* name;
+    Shape x, w;
+    bool bias;
+    int stride, pad, groups;
+  };
+  const V variants[] = {
+      {"pointwise_1x1", {2, 3, 4, 4}, {5, 3, 1, 1}, false, 1, 0, 1},
+      {"3x3_s1_p1_bias", {2, 2, 5, 5}, {3, 2, 3, 3}, true, 1, 1, 1},
+      {"3x3_s2_p1", {2, 2, 6, 6}, {3, 2, 3, 3}, false, 2, 1, 1},
+      {"nonsquare_odd", {1, 2, 5, 7}, {2, 2, 3, 3}, true, 2, 1, 1},
+      {"grouped_g2", {2, 4, 5, 5}, {6, 2, 3, 3}, true, 1, 1, 2},
+      {"depthwise_3x3_s1", {2, 3, 5, 5}, {3, 1, 3, 3}, false, 1, 1, 3},
+      {"depthwise_5x5_s2_p2_bias", {2, 3, 7, 7}, {3, 1, 5, 5}, true, 2, 2, 3},
+      {"patch_embed_4x4_s4", {2, 3, 8, 8}, {4, 3, 4, 4}, true, 4, 0, 1},
+      {"1x1_stride2", {2, 3, 5, 5}, {2, 3, 1, 1}, false, 2, 0, 1},
+  };
+  std::vector<OpCase> cases;
+  uint64_t seed = 1200;
+  for (const V& v : variants) {
+    OpCase c;
+    c.name = std::string("conv2d/") + v.name;
+    c.inputs = {param(v.x, seed++), param(v.w, seed++, 0.5)};
+    if (v.bias) c.inputs.push_back(param({v.w[0]}, seed++));
+    int s = v.stride, p = v.pad, g = v.groups;
+    c.fn = [s, p, g](const std::vector<Tensor>& in) {
+      return conv2d(in[0], in[1], in.size() > 2 ? in[2] : Tensor(), s, p, g);
+    };
+    cases.push_back(c);
+  }
+  cases.push_back({"global_avg_pool/2x3x4x5", {param({2, 3, 4, 5}, 1290)},
+                   [](const std::vector<Tensor>& in) { return global_avg_pool(in[0]); }});
+  return cases;
+}
+HC_REGISTER_OP_CASES(conv2d_cases);
+
+TEST_CASE("conv2d: hand-computed values") {
+  // 1x1x3x3 input 1..9, 2x2 kernel [[1, 0], [0, -1]]: y[i][j] = x[i][j] - x[i+1][j+1] = -4.
+  Tensor x = Tensor::from_vector({1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 1, 3, 3}, DType::F64);
+  Tensor k = Tensor::from_vector({1, 0, 0, -1}, {1, 1, 2, 2}, DType::F64);
+  CHECK(conv2d(x, k, Tensor()).to_vector() == std::vector<double>{-4, -4, -4, -4});
+  // Padding 1, stride 2, 3x3 all-ones kernel plus bias 10: sums of the clipped windows.
+  Tensor ones = Tensor::ones({1, 1, 3, 3}, DType::F64);
+  Tensor b = Tensor::from_vector({10}, {1}, DType::F64);
+  // windows centred on (0,0), (0,2), (2,0), (2,2)
+  CHECK(conv2d(x, ones, b, 2, 1).to_vector() == std::vector<double>{10 + 12, 10 + 16, 10 + 24, 10 + 28});
+  // Depthwise: each channel with its own kernel.
+  Tensor x2 = Tensor::from_vector({1, 2, 3, 4, 10, 20, 30, 40}, {1, 2, 2, 2}, DType::F64);
+  Tensor dk = Tensor::from_vector({1, 1, 1, 1, 0, 0, 0, 2}, {2, 1, 2, 2}, DType::F64);
+  CHECK(conv2d(x2, dk, Tensor(), 1, 0, 2).to_vector() == std::vector<double>{10, 80});
+  // Global average pool.
+  CHECK(global_avg_pool(x2).to_vector() == std::vector<double>{2.5, 25});
+}
+
+TEST_CASE("conv2d: float32 agrees with float64 on every path") {
+  struct V {
+    Shape x, w;
+    int stride, pad, groups;
+  };
+  for (const V& v : {V{{2, 8, 15, 15}, {16, 8, 3, 3}, 2, 1, 1}, V{{3, 8, 15, 15}, {8, 1, 5, 5}, 1, 2, 8},
+                     V{{2, 16, 9, 9}, {24, 16, 1, 1}, 1, 0, 1}, V{{2, 8, 9, 9}, {8, 2, 3, 3}, 1, 1, 4}}) {
+    Tensor x = randn(v.x, 1), w = randn(v.w, 2, 0.3), b = randn({v.w[0]}, 3);
+    std::vector<double> ref = conv2d(x, w, b, v.stride, v.pad, v.groups).to_vector();
+    std::vector<double> f32 =
+        conv2d(x.to(DType::F32), w.to(DType::F32), b.to(DType::F32), v.stride, v.pad, v.groups).to_vector();
+    CHECK(max_abs_diff(ref, f32) < 1e-4);
+  }
+}
+
+TEST_CASE("conv2d: bad shapes are clear errors") {
+  Tensor x = Tensor::zeros({1, 4, 5, 5});
+  CHECK_THROWS_WITH_AS(conv2d(x, Tensor::zeros({2, 3, 3, 3}), Tensor()), doctest::Contains("does not fit input"), Error);
+  CHECK_THROWS_WITH_AS(conv2d(x, Tensor::zeros({3, 2, 3, 3}), Tensor(), 1, 1, 2), doctest::Contains("not divisible by groups"), Error);
+  CHECK_THROWS_WITH_AS(conv2d(x, Tensor::zeros({2, 4, 7, 7}), Tensor()), doctest::Contains("larger than the padded input"), Error);
+  CHECK_THROWS_AS(conv2d(x, Tensor::zeros({2, 4, 3, 3}), Tensor::zeros({3})), Error);
+  CHECK_THROWS_AS(conv2d(Tensor::zeros({4, 5, 5}), Tensor::zeros({2, 4, 3, 3}), Tensor()), Error);
+}
