@@ -1,0 +1,99 @@
+// layer_norm on the CPU: one row (the last dim, D values) per OpenMP iteration. Row r belongs to
+// sample r / rows_per_sample, which picks its gamma/beta row through set_index.
+#include <cmath>
+
+#include "core/backend_cpu.h"
+#include "ops/cpu/norm_sets_cpu.h"
+#include "ops/cpu/parallel_cpu.h"
+
+namespace hc {
+
+void CpuBackend::layer_norm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                    const Tensor& set_index, double eps, Tensor& y,
+                                    Tensor& save_mean, Tensor& save_invstd) {
+  int64_t D = x.size(-1), R = x.numel() / D, N = x.size(0), per = R / N, S = gamma.size(0);
+  std::vector<int32_t> sets = checked_sets("layer_norm", set_index, N, S);
+  dispatch_float(x.dtype(), "layer_norm", [&](auto tag) {
+    using T = decltype(tag);
+    const T* px = x.data<T>();
+    const T* pg = gamma.data<T>();
+    const T* pb = beta.data<T>();
+    T* py = y.data<T>();
+    T* sm = save_mean.data<T>();
+    T* si = save_invstd.data<T>();
+#pragma omp parallel for schedule(static) if (x.numel() > kParallelGrain)
+    for (int64_t r = 0; r < R; ++r) {
+      const T* xr = px + r * D;
+      double s = 0;
+      for (int64_t d = 0; d < D; ++d) s += xr[d];
+      double mean = s / D, ss = 0;
+      for (int64_t d = 0; d < D; ++d) ss += (xr[d] - mean) * (xr[d] - mean);
+      double invstd = 1.0 / std::sqrt(ss / D + eps);
+      sm[r] = static_cast<T>(mean);
+      si[r] = static_cast<T>(invstd);
+      const T* g = pg + sets[r / per] * D;
+      const T* b = pb + sets[r / per] * D;
+      T* yr = py + r * D;
+      for (int64_t d = 0; d < D; ++d) yr[d] = static_cast<T>((xr[d] - mean) * invstd * g[d] + b[d]);
+    }
+  });
+}
+
+// dx = invstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * gamma, per row.
+// dgamma[s] = sum over set s's rows of dy * xhat, dbeta[s] = sum of dy: columns are split over
+// threads so that every sum runs in row order whatever the thread count.
+void CpuBackend::layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& set_index,
+                                     const Tensor& save_mean, const Tensor& save_invstd,
+                                     const Tensor& dy, Tensor* dx, Tensor* dgamma, Tensor* dbeta) {
+  int64_t D = x.size(-1), R = x.numel() / D, N = x.size(0), per = R / N, S = gamma.size(0);
+  std::vector<int32_t> sets = checked_sets("layer_norm_backward", set_index, N, S);
+  dispatch_float(x.dtype(), "layer_norm_backward", [&](auto tag) {
+    using T = decltype(tag);
+    const T* px = x.data<T>();
+    const T* pg = gamma.data<T>();
+    const T* pdy = dy.data<T>();
+    const T* sm = save_mean.data<T>();
+    const T* si = save_invstd.data<T>();
+    if (dx) {
+      T* pdx = dx->data<T>();
+#pragma omp parallel for schedule(static) if (x.numel() > kParallelGrain)
+      for (int64_t r = 0; r < R; ++r) {
+        const T* xr = px + r * D;
+        const T* gr = pdy + r * D;
+        const T* g = pg + sets[r / per] * D;
+        double mean = sm[r], invstd = si[r], a = 0, b = 0;
+        for (int64_t d = 0; d < D; ++d) {
+          double dxhat = double(gr[d]) * g[d];
+          a += dxhat;
+          b += dxhat * (xr[d] - mean) * invstd;
+        }
+        a /= D;
+        b /= D;
+        T* dr = pdx + r * D;
+        for (int64_t d = 0; d < D; ++d) {
+          double xhat = (xr[d] - mean) * invstd;
+          dr[d] = static_cast<T>(invstd * (double(gr[d]) * g[d] - a - xhat * b));
+        }
+      }
+    }
+    if (dgamma || dbeta) {
+      T* pdg = dgamma ? dgamma->data<T>() : nullptr;
+      T* pdb = dbeta ? dbeta->data<T>() : nullptr;
+#pragma omp parallel for schedule(static) if (x.numel() > kParallelGrain)
+      for (int64_t d = 0; d < D; ++d) {
+        std::vector<double> dg(S, 0.0), db(S, 0.0);
+        for (int64_t r = 0; r < R; ++r) {
+          double g = pdy[r * D + d];
+          dg[sets[r / per]] += g * (px[r * D + d] - sm[r]) * si[r];
+          db[sets[r / per]] += g;
+        }
+        for (int64_t s = 0; s < S; ++s) {
+          if (pdg) pdg[s * D + d] = static_cast<T>(dg[s]);
+          if (pdb) pdb[s * D + d] = static_cast<T>(db[s]);
+        }
+      }
+    }
+  });
+}
+
+}  // namespace hc
