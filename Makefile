@@ -62,7 +62,7 @@ $(BUILD)/test_hyperclip: $(TEST_OBJ) $(BUILD)/libhyperclip.a
 
 # OMP_NUM_THREADS fixed so that results do not depend on the machine's core count.
 test: $(BUILD)/test_hyperclip $(BUILD)/hyperclip
-	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} ./$(BUILD)/test_hyperclip $(TEST_ARGS)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} HYPERCLIP_BIN=./$(BUILD)/hyperclip ./$(BUILD)/test_hyperclip $(TEST_ARGS)
 
 asan-test:
 	$(MAKE) BUILD=build/asan SANITIZE=1 CUDA=0 test

@@ -1,9 +1,10 @@
 // build/hyperclip: the command-line entry. Subcommands arrive with the model, training and
-// deployment work (SPEC §5); this one reports the build and what it can run on.
+// deployment work (SPEC §5).
 #include <cstdio>
 #include <cstring>
 #include <string>
 
+#include "cli/commands.h"
 #include "core/backend.h"
 
 static void usage(FILE* to) {
@@ -12,6 +13,7 @@ static void usage(FILE* to) {
                "\n"
                "commands:\n"
                "  info      print the build configuration and available backends as JSON\n"
+               "  params    parameter counts of a preset combination, as JSON\n"
                "\n"
                "Run 'hyperclip <command> --help' for a command's options.\n");
 }
@@ -40,6 +42,7 @@ int main(int argc, char** argv) {
       }
       return cmd_info();
     }
+    if (cmd == "params") return hc::cli::cmd_params(argc - 2, argv + 2);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hyperclip %s: error: %s\n", cmd.c_str(), e.what());
     return 1;

@@ -128,6 +128,11 @@ void Backend::soft_cross_entropy_backward(const Tensor&, const Tensor&, const Te
   unsupported("soft_cross_entropy_backward");
 }
 
+void Backend::adamw_step(Tensor&, const Tensor&, Tensor&, Tensor&, double, double, double, double,
+                         double, int64_t) {
+  unsupported("adamw_step");
+}
+
 #ifdef HC_CUDA
 Backend* cuda_backend_or_null(std::string* why_not);  // core/backend_cuda.cu
 #endif

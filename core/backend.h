@@ -178,6 +178,14 @@ class Backend {
   virtual void soft_cross_entropy_backward(const Tensor& logits, const Tensor& target,
                                            const Tensor& dloss, Tensor* dlogits, Tensor* dtarget);
 
+  // ---- optimiser ------------------------------------------------------------------------------
+  // One AdamW update in place, PyTorch's arithmetic (torch.optim.AdamW, single-tensor path):
+  //   p -= lr*wd*p;  m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g²;
+  //   p -= (lr/bc1) * m / (sqrt(v)/sqrt(bc2) + eps)    with bc_i = 1 - b_i^step.
+  virtual void adamw_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, double lr,
+                          double beta1, double beta2, double eps, double weight_decay,
+                          int64_t step);
+
  protected:
   [[noreturn]] void unsupported(const char* op) const;
 };

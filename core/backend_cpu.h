@@ -73,6 +73,8 @@ class CpuBackend final : public Backend {
   void soft_cross_entropy(const Tensor& logits, const Tensor& target, Tensor& loss) override;
   void soft_cross_entropy_backward(const Tensor& logits, const Tensor& target, const Tensor& dloss,
                                    Tensor* dlogits, Tensor* dtarget) override;
+  void adamw_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, double lr, double beta1,
+                  double beta2, double eps, double weight_decay, int64_t step) override;
 };
 
 CpuBackend& cpu_backend();

@@ -49,4 +49,22 @@ class Module {
   bool training_ = true;
 };
 
+// An ordered list of sub-modules named "0", "1", ... (PyTorch's nn.ModuleList).
+class ModuleList : public Module {
+ public:
+  template <class M>
+  std::shared_ptr<M> append(std::shared_ptr<M> m) {
+    items_.push_back(m);
+    return register_module(std::to_string(items_.size() - 1), std::move(m));
+  }
+  size_t size() const { return items_.size(); }
+  template <class M = Module>
+  std::shared_ptr<M> at(size_t i) const {
+    return std::dynamic_pointer_cast<M>(items_.at(i));
+  }
+
+ private:
+  std::vector<std::shared_ptr<Module>> items_;
+};
+
 }  // namespace hc

@@ -1,0 +1,80 @@
+#include "cli/args.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+
+namespace hc::cli {
+
+Args::Args(int argc, char** argv, const std::vector<std::string>& known,
+           const std::vector<std::string>& flags) {
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--", 0) != 0) {
+      positional_.push_back(a);
+      continue;
+    }
+    std::string name = a.substr(2), value;
+    size_t eq = name.find('=');
+    bool inline_value = eq != std::string::npos;
+    if (inline_value) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    if (std::find(flags.begin(), flags.end(), name) != flags.end()) {
+      HC_CHECK(!inline_value, "option --", name, " takes no value");
+      flags_[name] = true;
+      continue;
+    }
+    HC_CHECK(std::find(known.begin(), known.end(), name) != known.end(), "unknown option --", name);
+    if (!inline_value) {
+      HC_CHECK(i + 1 < argc, "option --", name, " needs a value");
+      value = argv[++i];
+    }
+    values_[name] = value;
+  }
+}
+
+std::string Args::get(const std::string& name) const {
+  auto it = values_.find(name);
+  HC_CHECK(it != values_.end(), "missing required option --", name);
+  return it->second;
+}
+
+std::string Args::get(const std::string& name, const std::string& fallback) const {
+  auto it = values_.find(name);
+  return it == values_.end() ? fallback : it->second;
+}
+
+static int64_t parse_int(const std::string& name, const std::string& v) {
+  size_t used = 0;
+  long long x = 0;
+  try {
+    x = std::stoll(v, &used);
+  } catch (...) {
+    used = 0;
+  }
+  HC_CHECK(used == v.size() && !v.empty(), "option --", name, " expects an integer, got '", v, "'");
+  return x;
+}
+
+int64_t Args::get_int(const std::string& name) const { return parse_int(name, get(name)); }
+int64_t Args::get_int(const std::string& name, int64_t fallback) const {
+  return has(name) ? parse_int(name, get(name)) : fallback;
+}
+
+double Args::get_double(const std::string& name, double fallback) const {
+  if (!has(name)) return fallback;
+  std::string v = get(name);
+  size_t used = 0;
+  double x = 0;
+  try {
+    x = std::stod(v, &used);
+  } catch (...) {
+    used = 0;
+  }
+  HC_CHECK(used == v.size() && !v.empty(), "option --", name, " expects a number, got '", v, "'");
+  return x;
+}
+
+}  // namespace hc::cli

@@ -1,0 +1,55 @@
+// Model configuration: the towers' settings, the mode, and the presets of SPEC §3 by name.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace hc {
+
+struct ConvNetConfig {
+  double width = 1.0, depth = 1.0;
+};
+
+struct VitConfig {
+  int64_t dim = 768, depth = 12, heads = 12, patch = 16;
+};
+
+struct ImageConfig {
+  std::string kind = "convnet";  // "convnet" | "vit"
+  ConvNetConfig convnet;
+  VitConfig vit;
+  int64_t image_size = 224;
+};
+
+struct TextConfig {
+  int64_t dim = 512, layers = 12, heads = 8, context = 77;
+};
+
+struct HyperConfig {
+  int64_t dim = 512, layers = 2, heads = 8, bottleneck = 256;
+};
+
+enum class Mode { Baseline, Hyper, Token };
+const char* mode_name(Mode m);
+Mode parse_mode(const std::string& s);
+
+struct ModelConfig {
+  ImageConfig image;
+  TextConfig text;
+  HyperConfig hyper;
+  Mode mode = Mode::Hyper;
+  int64_t embed = 512;   // E
+  int64_t vocab = 8192;  // V
+  int64_t set_size = 0;  // 0: the whole batch is one set
+  int64_t num_tokens = 16;  // K, token mode
+};
+
+// SPEC §3. Throws with the list of known names for an unknown one.
+ImageConfig image_preset(const std::string& name);
+TextConfig text_preset(const std::string& name);
+HyperConfig hyper_preset(const std::string& name);
+std::vector<std::string> image_preset_names();
+std::vector<std::string> text_preset_names();
+std::vector<std::string> hyper_preset_names();
+
+}  // namespace hc

@@ -1,0 +1,109 @@
+#include "models/hyperclip.h"
+
+#include <cmath>
+
+#include "core/grad_mode.h"
+
+#include "models/convnet.h"
+#include "models/vit.h"
+
+namespace hc {
+
+HyperClip::HyperClip(const ModelConfig& cfg) : cfg_(cfg) {
+  if (cfg.image.kind == "convnet") {
+    visual = register_module("visual", std::make_shared<ConvNetTower>(cfg.image.convnet, cfg.embed));
+  } else if (cfg.image.kind == "vit") {
+    visual = register_module("visual", std::make_shared<VitTower>(cfg.image.vit, cfg.image.image_size, cfg.embed));
+  } else {
+    throw Error("unknown image tower kind '" + cfg.image.kind + "' (expected convnet or vit)");
+  }
+  text = register_module("text", std::make_shared<TextTower>(cfg.text, cfg.vocab, cfg.embed));
+  if (cfg.mode != Mode::Baseline) {
+    generated_size_ = visual->assign_generated_offsets();
+    hyper = register_module("hyper", std::make_shared<HyperNetwork>(
+                                         cfg.hyper, cfg.embed, generated_size_,
+                                         cfg.mode == Mode::Token ? cfg.num_tokens : 0));
+  }
+  logit_scale = register_parameter("logit_scale", Tensor::scalar(std::log(10.0)));
+  logit_bias = register_parameter("logit_bias", Tensor::scalar(-10.0));
+}
+
+void HyperClip::init_parameters(uint64_t seed) {
+  Generator g(seed);
+  NoGradGuard no_grad;
+  for (auto& [name, p] : named_parameters()) {
+    auto ends_with = [&](const std::string& suffix) {
+      return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    if (name == "logit_scale") {
+      p.fill_(std::log(10.0));
+    } else if (name == "logit_bias") {
+      p.fill_(-10.0);
+    } else if (name.rfind("hyper.output.", 0) == 0) {
+      p.fill_(0.0);  // a new model computes exactly what the baseline computes
+    } else if (p.dim() == 4) {
+      // Kaiming normal, fan-out (PyTorch's kaiming_normal_(mode="fan_out", nonlinearity="relu")).
+      double fan_out = static_cast<double>(p.size(0) * p.size(2) * p.size(3));
+      fill_normal(p, g, std::sqrt(2.0 / fan_out));
+    } else if (p.dim() == 2) {
+      fill_truncated_normal(p, g, 0.02);  // linear weights and embeddings
+    } else if (ends_with(".bias")) {
+      p.fill_(0.0);
+    } else if (ends_with(".weight") && p.dim() == 1) {
+      p.fill_(1.0);  // norm scale
+    } else {
+      throw Error("init: no rule for parameter '" + name + "'");
+    }
+  }
+  for (auto& [name, b] : named_buffers()) {
+    bool var = name.size() >= 11 && name.compare(name.size() - 11, 11, "running_var") == 0;
+    b.fill_(var ? 1.0 : 0.0);  // running mean 0, running variance 1
+  }
+}
+
+Tensor HyperClip::encode_text(const Tensor& tokens, const Tensor& eot) const {
+  return l2_normalize(text->forward(tokens, eot));
+}
+
+Tensor HyperClip::generate(const Tensor& text_emb, int64_t set_size) const {
+  if (!hyper) return Tensor();
+  if (cfg_.mode == Mode::Token) return hyper->forward(reshape(hyper->tokens, {1, -1, cfg_.embed}));
+  int64_t n = text_emb.size(0), m = set_size > 0 ? set_size : n;
+  HC_CHECK(n % m == 0, "batch of ", n, " is not divisible by the set size ", m);
+  return hyper->forward(reshape(text_emb, {n / m, m, cfg_.embed}));
+}
+
+Tensor HyperClip::encode_image(const Tensor& images, const Tensor& hyper_out) const {
+  if (!hyper_out.defined()) return l2_normalize(visual->forward(images, nullptr));
+  Generated gen;
+  gen.params = hyper_out;
+  int64_t n = images.size(0), S = hyper_out.size(0);
+  if (S > 1) {
+    HC_CHECK(n % S == 0, "batch of ", n, " images for ", S, " sets");
+    std::vector<int32_t> idx(n);
+    for (int64_t i = 0; i < n; ++i) idx[i] = static_cast<int32_t>(i / (n / S));
+    gen.set_index = Tensor::from_ints(idx, {n}, images.device());
+  }
+  return l2_normalize(visual->forward(images, &gen));
+}
+
+ModelOutput HyperClip::forward(const Tensor& images, const Tensor& tokens, const Tensor& eot) const {
+  ModelOutput out;
+  out.text_emb = encode_text(tokens, eot);
+  out.hyper = generate(out.text_emb, cfg_.set_size);
+  out.image_emb = encode_image(images, out.hyper);
+  out.loss = siglip_loss(out.image_emb, out.text_emb, logit_scale, logit_bias);
+  return out;
+}
+
+ParamCounts count_parameters(const ModelConfig& cfg) {
+  HyperClip m(cfg);
+  ParamCounts c;
+  c.image = m.visual->parameter_count();
+  c.text = m.text->parameter_count();
+  c.hyper = m.hyper ? m.hyper->parameter_count() : 0;
+  c.total = m.parameter_count();
+  return c;
+}
+
+}  // namespace hc

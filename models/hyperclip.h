@@ -1,0 +1,56 @@
+// The whole model (SPEC 1): text tower, image tower and, in hyper and token modes, the
+// hypernetwork, trained with the SigLIP loss. Names and forward pass as docs/model.md.
+#pragma once
+#include <memory>
+
+#include "core/random.h"
+#include "models/config.h"
+#include "models/hypernet.h"
+#include "models/image_tower.h"
+#include "models/text.h"
+
+namespace hc {
+
+struct ModelOutput {
+  Tensor image_emb;  // [n, E], L2-normalised
+  Tensor text_emb;   // [n, E], L2-normalised
+  Tensor hyper;      // [S, P] (hyper and token modes)
+  Tensor loss;       // 0-dim
+};
+
+class HyperClip : public Module {
+ public:
+  explicit HyperClip(const ModelConfig& cfg);
+
+  // Initialises every parameter from a generator seeded with `seed` (docs/model.md).
+  void init_parameters(uint64_t seed);
+
+  Tensor encode_text(const Tensor& tokens, const Tensor& eot) const;  // [n, E], normalised
+  // The hypernetwork's output for text embeddings e [n, E]: [S, P] with S = n / set_size (one set
+  // when set_size is 0), or for the learned tokens in token mode ([1, P]). Undefined in baseline.
+  Tensor generate(const Tensor& text_emb, int64_t set_size) const;
+  // Image embeddings [n, E], normalised; hyper [S, P] or undefined.
+  Tensor encode_image(const Tensor& images, const Tensor& hyper) const;
+  // One training (or evaluation) pass on n images and their n captions.
+  ModelOutput forward(const Tensor& images, const Tensor& tokens, const Tensor& eot) const;
+
+  const ModelConfig& config() const { return cfg_; }
+  int64_t generated_size() const { return generated_size_; }  // P
+
+  std::shared_ptr<ImageTower> visual;
+  std::shared_ptr<TextTower> text;
+  std::shared_ptr<HyperNetwork> hyper;  // null in baseline mode
+  Tensor logit_scale, logit_bias;
+
+ private:
+  ModelConfig cfg_;
+  int64_t generated_size_ = 0;
+};
+
+// Parameter counts for `hyperclip params`: trainable parameters, buffers excluded.
+struct ParamCounts {
+  int64_t image = 0, text = 0, hyper = 0, total = 0;  // total adds logit_scale and logit_bias
+};
+ParamCounts count_parameters(const ModelConfig& cfg);
+
+}  // namespace hc

@@ -1,0 +1,22 @@
+// The image tower interface: both towers take images and, in hyper and token modes, the
+// hypernetwork's output, and list their generated norm layers in order (docs/model.md).
+#pragma once
+#include <vector>
+
+#include "core/module.h"
+#include "models/layers.h"
+
+namespace hc {
+
+class ImageTower : public Module {
+ public:
+  // images [N, 3, H, W] -> features [N, E] (before L2 normalisation). gen may be null.
+  virtual Tensor forward(const Tensor& images, const Generated* gen) const = 0;
+  // The generated norm layers in hypernetwork-output order; offsets are assigned by
+  // assign_generated_offsets().
+  virtual std::vector<GeneratedNorm*> generated_norms() = 0;
+  // Lays the layers out one after the other ([dγ, dβ] each) and returns P.
+  int64_t assign_generated_offsets();
+};
+
+}  // namespace hc

@@ -1,0 +1,159 @@
+// The towers and the whole model: parameter counts against known architectures, names, the
+// generated-parameter layout, and the properties SPEC 1.4 promises.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/grad_mode.h"
+#include "models/convnet.h"
+#include "models/hyperclip.h"
+#include "models/vit.h"
+#include "tests/op_registry.h"
+
+using namespace hc;
+
+static ModelConfig nano_config(const std::string& image, Mode mode) {
+  ModelConfig c;
+  c.image = image_preset(image);
+  c.text = text_preset("text-nano");
+  c.hyper = hyper_preset("hyper-nano");
+  c.mode = mode;
+  c.embed = 128;
+  c.vocab = 8192;
+  return c;
+}
+
+TEST_CASE("round8 follows SPEC 1.1") {
+  CHECK(round8(32 * 1.0) == 32);
+  CHECK(round8(16 * 0.5) == 8);
+  CHECK(round8(24 * 0.5) == 16);   // 12 -> 16
+  CHECK(round8(40 * 0.5) == 24);   // 20 -> 24
+  CHECK(round8(112 * 0.5) == 56);
+  CHECK(round8(3.0) == 8);         // never below 8
+  CHECK(round8(1280 * 0.5) == 640);
+  CHECK(round8(10.0) == 16);       // floor(14/8)*8 = 8 < 0.9*10, so +8
+}
+
+TEST_CASE("parameter counts match the known architectures") {
+  // EfficientNet-B0 without its classifier has 4,007,548 parameters (5,288,548 minus the
+  // 1280x1000 classifier and its bias); the tower adds the 1280 -> 512 projection.
+  ModelConfig b0;
+  b0.image = image_preset("convnet-b0");
+  b0.text = text_preset("text-base");
+  b0.mode = Mode::Baseline;
+  b0.embed = 512;
+  b0.vocab = 8192;
+  ParamCounts c = count_parameters(b0);
+  CHECK(c.image == 4007548 + 1280 * 512);
+  // Text: 12 blocks of 12 D² + 13 D, embeddings, final LN, projection.
+  const int64_t D = 512;
+  CHECK(c.text == 12 * (12 * D * D + 13 * D) + 8192 * D + 77 * D + 2 * D + D * 512);
+  CHECK(c.hyper == 0);
+  CHECK(c.total == c.image + c.text + 2);
+  // ViT-B/16: 12 blocks of 12 D² + 13 D, patch embedding, 196 position embeddings, final LN,
+  // projection (no class token).
+  ModelConfig vb = b0;
+  vb.image = image_preset("vit-b16");
+  const int64_t V = 768;
+  CHECK(count_parameters(vb).image ==
+        12 * (12 * V * V + 13 * V) + (3 * 16 * 16 * V + V) + 196 * V + 2 * V + V * 512);
+}
+
+TEST_CASE("hypernetwork size follows the generated layers") {
+  HyperClip m(nano_config("convnet-nano", Mode::Hyper));
+  int64_t channels = 0;
+  for (GeneratedNorm* n : m.visual->generated_norms()) channels += n->channels;
+  CHECK(m.generated_size() == 2 * channels);
+  const int64_t H = 128, B = 64, E = 128, P = m.generated_size();
+  CHECK(m.hyper->parameter_count() ==
+        (E * H + H) + 2 * (12 * H * H + 13 * H) + 2 * H + (H * B + B) + (B * P + P));
+  // Layers laid out one after the other in module order.
+  auto norms = m.visual->generated_norms();
+  CHECK(norms.front() == &std::dynamic_pointer_cast<ConvNetTower>(m.visual)->stem->bn->generated);
+  CHECK(norms.front()->offset == 0);
+  for (size_t i = 1; i < norms.size(); ++i)
+    CHECK(norms[i]->offset == norms[i - 1]->offset + 2 * norms[i - 1]->channels);
+  // ViT: two norms per block and the final one.
+  HyperClip v(nano_config("vit-nano", Mode::Hyper));
+  CHECK(v.visual->generated_norms().size() == 6 * 2 + 1);
+  CHECK(v.generated_size() == 13 * 2 * 192);
+}
+
+TEST_CASE("state-dict names follow docs/model.md") {
+  HyperClip m(nano_config("convnet-nano", Mode::Token));
+  std::vector<std::string> names;
+  for (auto& p : m.state_dict()) names.push_back(p.first);
+  auto has = [&](const std::string& n) { return std::find(names.begin(), names.end(), n) != names.end(); };
+  for (const char* n :
+       {"visual.stem.conv.weight", "visual.stem.bn.running_var", "visual.blocks.0.0.dw.conv.weight",
+        "visual.blocks.1.0.expand.conv.weight", "visual.blocks.3.1.se.reduce.bias",
+        "visual.blocks.6.0.project.bn.weight", "visual.head.conv.weight", "visual.proj.weight",
+        "text.token_embedding.weight", "text.positional_embedding", "text.blocks.3.attn.qkv.weight",
+        "text.blocks.0.mlp.fc2.bias", "text.ln_final.weight", "text.proj.weight", "hyper.input.weight",
+        "hyper.blocks.1.norm2.bias", "hyper.bottleneck.weight", "hyper.output.bias", "hyper.tokens",
+        "logit_scale", "logit_bias"})
+    CHECK_MESSAGE(has(n), n);
+  CHECK_FALSE(has("visual.blocks.0.0.expand.conv.weight"));  // stage 1 has expansion 1
+}
+
+// A small random batch for the nano configurations.
+struct Batch {
+  Tensor images, tokens, eot;
+};
+static Batch random_batch(int64_t n, int64_t image_size, int64_t context, uint64_t seed) {
+  Batch b;
+  b.images = test::randn({n, 3, image_size, image_size}, seed).to(DType::F32);
+  std::vector<int32_t> tok(n * context, 0), eot(n);
+  for (int64_t i = 0; i < n; ++i) {
+    eot[i] = static_cast<int32_t>(2 + (i * 5 + seed) % (context - 3));
+    for (int64_t t = 0; t <= eot[i]; ++t) tok[i * context + t] = static_cast<int32_t>(1 + (i * 31 + t * 7) % 100);
+  }
+  b.tokens = Tensor::from_ints(tok, {n, context});
+  b.eot = Tensor::from_ints(eot, {n});
+  return b;
+}
+
+TEST_CASE("a new HyperCLIP model computes exactly what the baseline computes") {
+  for (const char* image : {"convnet-nano", "vit-nano"}) {
+    CAPTURE(image);
+    ModelConfig cfg = nano_config(image, Mode::Hyper);
+    cfg.image.image_size = 32;
+    if (cfg.image.kind == "vit") cfg.image.image_size = 32;
+    cfg.text.context = 8;
+    cfg.text.layers = 1;
+    cfg.vocab = 128;
+    HyperClip hyper(cfg);
+    hyper.init_parameters(7);
+    cfg.mode = Mode::Baseline;
+    HyperClip base(cfg);
+    base.init_parameters(7);
+    Batch b = random_batch(4, 32, 8, 3);
+    NoGradGuard ng;
+    ModelOutput h = hyper.forward(b.images, b.tokens, b.eot), o = base.forward(b.images, b.tokens, b.eot);
+    // The hypernetwork's output layer starts at zero, so the generated offsets are all zero.
+    std::vector<double> gen = h.hyper.to_vector();
+    CHECK(std::all_of(gen.begin(), gen.end(), [](double x) { return x == 0; }));
+    CHECK(test::max_abs_diff(h.image_emb.to_vector(), o.image_emb.to_vector()) == 0);
+    CHECK(h.loss.item() == o.loss.item());
+  }
+}
+
+TEST_CASE("the hypernetwork's output does not depend on the order of the set") {
+  ModelConfig cfg = nano_config("convnet-nano", Mode::Hyper);
+  HyperClip m(cfg);
+  m.init_parameters(11);
+  NoGradGuard ng;
+  for (auto& [name, p] : m.named_parameters())
+    if (name.rfind("hyper.output.", 0) == 0) {
+      Generator g(5);
+      fill_normal(p, g, 0.05);
+    }
+  Tensor e = l2_normalize(test::randn({5, 128}, 9).to(DType::F32));
+  Tensor reversed = concat({slice(e, 0, 3, 5), slice(e, 0, 0, 3)}, 0);
+  std::vector<double> a = m.generate(e, 0).to_vector(), r = m.generate(reversed, 0).to_vector();
+  CHECK(test::max_abs_diff(a, r) < 1e-6);
+  double mx = 0;
+  for (double x : a) mx = std::max(mx, std::fabs(x));
+  CHECK(mx > 1e-3);  // and it is not trivially zero
+}

@@ -1,0 +1,32 @@
+#include "train/step.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/grad_mode.h"
+#include "core/tape.h"
+
+namespace hc {
+
+void clamp_logit_scale(HyperClip& model) {
+  double t = model.logit_scale.item();
+  double c = std::clamp(t, 0.0, std::log(100.0));
+  if (c != t) model.logit_scale.fill_(c);
+}
+
+StepResult train_step(HyperClip& model, AdamW& opt, const Tensor& images, const Tensor& tokens,
+                      const Tensor& eot, double lr, double max_grad_norm) {
+  model.zero_grad();
+  current_tape().clear();
+  ModelOutput out = model.forward(images, tokens, eot);
+  StepResult r;
+  r.loss = out.loss.item();
+  out.loss.backward();
+  std::vector<Tensor> params = model.parameters();
+  if (max_grad_norm > 0) r.grad_norm = clip_grad_norm(params, max_grad_norm);
+  opt.step(lr);
+  clamp_logit_scale(model);
+  return r;
+}
+
+}  // namespace hc

@@ -1,0 +1,20 @@
+// One training step of the model: forward, backward, clipping, AdamW, the logit-scale clamp.
+#pragma once
+#include "models/hyperclip.h"
+#include "train/adamw.h"
+
+namespace hc {
+
+struct StepResult {
+  double loss = 0;
+  double grad_norm = 0;  // before clipping
+};
+
+// images [n, 3, H, W], tokens I32 [n, T], eot I32 [n]. max_grad_norm <= 0 disables clipping.
+StepResult train_step(HyperClip& model, AdamW& opt, const Tensor& images, const Tensor& tokens,
+                      const Tensor& eot, double lr, double max_grad_norm);
+
+// t' is kept in [0, ln 100] (SPEC 1.5's temperature, as CLIP clamps it).
+void clamp_logit_scale(HyperClip& model);
+
+}  // namespace hc
