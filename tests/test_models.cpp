@@ -3,12 +3,14 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "core/grad_mode.h"
 #include "models/convnet.h"
 #include "models/hyperclip.h"
 #include "models/vit.h"
+#include "train/step.h"
 #include "tests/op_registry.h"
 
 using namespace hc;
@@ -156,4 +158,88 @@ TEST_CASE("the hypernetwork's output does not depend on the order of the set") {
   double mx = 0;
   for (double x : a) mx = std::max(mx, std::fabs(x));
   CHECK(mx > 1e-3);  // and it is not trivially zero
+}
+
+TEST_CASE("initialisation: seeded, by the documented conventions") {
+  ModelConfig cfg = nano_config("convnet-nano", Mode::Hyper);
+  HyperClip a(cfg), b(cfg), c(cfg);
+  a.init_parameters(1);
+  b.init_parameters(1);
+  c.init_parameters(2);
+  auto pa = a.named_parameters(), pb = b.named_parameters(), pc = c.named_parameters();
+  bool differs = false;
+  for (size_t i = 0; i < pa.size(); ++i) {
+    CHECK(pa[i].second.to_vector() == pb[i].second.to_vector());  // same seed, same weights
+    differs = differs || pa[i].second.to_vector() != pc[i].second.to_vector();
+  }
+  CHECK(differs);
+  auto stats = [](const Tensor& t) {
+    std::vector<double> v = t.to_vector();
+    double s = 0, ss = 0, mx = 0;
+    for (double x : v) s += x, ss += x * x, mx = std::max(mx, std::fabs(x));
+    double m = s / v.size();
+    return std::array<double, 3>{m, std::sqrt(ss / v.size() - m * m), mx};
+  };
+  for (auto& [name, p] : pa) {
+    CAPTURE(name);
+    auto [m, sd, mx] = stats(p);
+    if (name.rfind("hyper.output.", 0) == 0) {
+      CHECK(mx == 0);
+    } else if (p.dim() == 4 && p.numel() >= 2000) {
+      double want = std::sqrt(2.0 / (p.size(0) * p.size(2) * p.size(3)));  // Kaiming, fan-out
+      CHECK(sd == doctest::Approx(want).epsilon(0.1));
+    } else if (p.dim() == 2 && p.numel() >= 2000) {
+      CHECK(sd == doctest::Approx(0.02 * 0.88).epsilon(0.1));  // N(0, 0.02) cut at 2 std: std 0.88 * 0.02
+      CHECK(mx <= 0.04);
+    }
+  }
+  CHECK(a.logit_scale.item() == doctest::Approx(std::log(10.0)));
+  CHECK(a.logit_bias.item() == -10);
+  for (auto& [name, buf] : a.named_buffers()) {
+    auto [m, sd, mx] = stats(buf);
+    CHECK(mx == (name.find("running_var") != std::string::npos ? 1.0 : 0.0));
+  }
+}
+
+TEST_CASE("training steps in every mode: gradients reach every parameter; t' is clamped") {
+  for (Mode mode : {Mode::Baseline, Mode::Hyper, Mode::Token}) {
+    CAPTURE(mode_name(mode));
+    ModelConfig cfg = nano_config("vit-nano", mode);
+    cfg.image.image_size = 32;
+    cfg.text.context = 8;
+    cfg.text.layers = 1;
+    cfg.vocab = 128;
+    cfg.set_size = mode == Mode::Hyper ? 2 : 0;
+    cfg.num_tokens = 4;
+    HyperClip m(cfg);
+    m.init_parameters(3);
+    {
+      NoGradGuard ng;
+      for (auto& [name, p] : m.named_parameters())
+        if (name.rfind("hyper.output.", 0) == 0) {
+          Generator g(9);
+          fill_normal(p, g, 0.02);  // a trained model's hypernetwork is not zero
+        }
+      m.logit_scale.fill_(7.0);  // above ln 100
+    }
+    Batch b = random_batch(4, 32, 8, 5);
+    m.zero_grad();
+    ModelOutput out = m.forward(b.images, b.tokens, b.eot);
+    CHECK(std::isfinite(out.loss.item()));
+    out.loss.backward();
+    for (auto& [name, p] : m.named_parameters()) {
+      CAPTURE(name);
+      REQUIRE(p.grad().defined());
+    }
+    if (mode == Mode::Token) {
+      std::vector<double> g = m.hyper->tokens.grad().to_vector();
+      CHECK(std::any_of(g.begin(), g.end(), [](double x) { return x != 0; }));
+      CHECK(out.hyper.shape() == Shape{1, m.generated_size()});
+    }
+    AdamW opt(m.named_parameters(), AdamWConfig{});
+    StepResult r = train_step(m, opt, b.images, b.tokens, b.eot, 1e-3, 1.0);
+    CHECK(std::isfinite(r.loss));
+    CHECK(r.grad_norm > 0);
+    CHECK(m.logit_scale.item() == doctest::Approx(std::log(100.0)));
+  }
 }
