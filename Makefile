@@ -15,7 +15,7 @@ CUDA_ARCH ?= -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=c
 OPT      ?= -O3 -march=native
 CXXFLAGS += -std=c++17 $(OPT) -fopenmp -Wall -Wextra -Wno-unused-parameter -I. -isystem /usr/include/eigen3 -MMD -MP
 LDFLAGS  += -fopenmp
-LDLIBS   += -lpthread
+LDLIBS   += -lpthread -lz
 
 ifeq ($(SANITIZE),1)
   OPT := -O1 -g -fno-omit-frame-pointer

@@ -1,0 +1,42 @@
+// Images and their preprocessing: decoding (PNG and JPEG through stb_image), bicubic antialiased
+// resize, crops, flips, per-channel normalisation, and batching into an [N, 3, H, W] tensor.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/random.h"
+#include "core/tensor.h"
+
+namespace hc {
+
+// RGB, 8 bits per channel, interleaved (HWC), row-major.
+struct Image {
+  int width = 0, height = 0;
+  std::vector<uint8_t> rgb;  // width * height * 3
+};
+
+// Decodes PNG or JPEG (any channel count; grey and alpha are converted to RGB). `name` is used in
+// error messages ("photos/cat.jpg: not a PNG or JPEG image (unknown image type)").
+Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name);
+Image load_image(const std::string& path);  // reads the file, then decode_image
+
+// Bicubic resize (Keys a = -0.5, as PIL), antialiased when shrinking: the kernel is widened by
+// the scale factor, as PIL's resize does.
+Image resize_bicubic(const Image& img, int width, int height);
+// Resizes the shorter side to `size` (keeping the aspect ratio), then crops the centre size×size.
+Image resize_center_crop(const Image& img, int size);
+// torchvision's RandomResizedCrop: area fraction in [scale_min, scale_max], aspect ratio in
+// [3/4, 4/3] (log-uniform), up to 10 tries, then a centre crop fallback; resized to size×size.
+Image random_resized_crop(const Image& img, int size, Generator& g, double scale_min = 0.08,
+                          double scale_max = 1.0);
+Image hflip(const Image& img);
+
+// CLIP's normalisation constants.
+constexpr float kImageMean[3] = {0.48145466f, 0.4578275f, 0.40821073f};
+constexpr float kImageStd[3] = {0.26862954f, 0.26130258f, 0.27577711f};
+
+// Writes images (all size×size) into a float32 [N, 3, size, size] tensor: (x/255 - mean)/std.
+Tensor images_to_tensor(const std::vector<Image>& images);
+
+}  // namespace hc

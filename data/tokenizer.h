@@ -1,0 +1,42 @@
+// A byte-level BPE tokenizer (GPT-2 / CLIP style, written here). Text is cleaned first: ASCII
+// lower-cased (other UTF-8 bytes kept as they are), runs of whitespace collapsed to one space,
+// leading and trailing space trimmed. Merges never cross a word boundary: words are split before
+// each space, so " cat" is one unit.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace hc {
+
+class Tokenizer {
+ public:
+  // Vocabulary layout: id 0 = <pad>, 1 = <sot>, 2 = <eot>, 3..258 = the 256 bytes, then merges in
+  // the order learned. vocab_size() = 259 + merges.
+  static constexpr int32_t kPad = 0, kSot = 1, kEot = 2, kFirstByte = 3;
+
+  // Learns merges from captions until the vocabulary has vocab_size entries (or no pair occurs
+  // twice). Deterministic: ties broken by the smallest pair of ids.
+  static Tokenizer train(const std::vector<std::string>& captions, int32_t vocab_size);
+
+  static std::string clean(const std::string& text);
+  std::vector<int32_t> encode(const std::string& text) const;  // cleaned, no specials
+  std::string decode(const std::vector<int32_t>& ids) const;   // skips specials
+  // [SOT] tokens [EOT] truncated to `context` (EOT kept), padded with <pad>; eot = EOT's position.
+  std::vector<int32_t> encode_padded(const std::string& text, int64_t context, int32_t* eot) const;
+
+  int32_t vocab_size() const { return 259 + static_cast<int32_t>(merges_.size()); }
+
+  // Serialisation: a text format ("hyperclip-bpe 1" header, one merge "a b" per line) so that a
+  // tokenizer file can be read by people and stored inside a checkpoint's metadata.
+  std::string to_string() const;
+  static Tokenizer from_string(const std::string& s, const std::string& source_name);
+  void save(const std::string& path) const;  // atomic
+  static Tokenizer load(const std::string& path);
+
+ private:
+  std::vector<std::pair<int32_t, int32_t>> merges_;  // merge k creates id 259 + k
+};
+
+}  // namespace hc
