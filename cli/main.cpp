@@ -14,6 +14,7 @@ static void usage(FILE* to) {
                "commands:\n"
                "  info      print the build configuration and available backends as JSON\n"
                "  params    parameter counts of a preset combination, as JSON\n"
+               "  tokenizer train a byte-level BPE tokenizer from captions\n"
                "\n"
                "Run 'hyperclip <command> --help' for a command's options.\n");
 }
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
       return cmd_info();
     }
     if (cmd == "params") return hc::cli::cmd_params(argc - 2, argv + 2);
+    if (cmd == "tokenizer") return hc::cli::cmd_tokenizer(argc - 2, argv + 2);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hyperclip %s: error: %s\n", cmd.c_str(), e.what());
     return 1;

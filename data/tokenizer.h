@@ -4,7 +4,9 @@
 // each space, so " cat" is one unit.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -19,6 +21,9 @@ class Tokenizer {
   // Learns merges from captions until the vocabulary has vocab_size entries (or no pair occurs
   // twice). Deterministic: ties broken by the smallest pair of ids.
   static Tokenizer train(const std::vector<std::string>& captions, int32_t vocab_size);
+  // The same, calling progress(merges learned so far) every 1000 merges (for the CLI's messages).
+  static Tokenizer train(const std::vector<std::string>& captions, int32_t vocab_size,
+                         const std::function<void(int32_t)>& progress);
 
   static std::string clean(const std::string& text);
   std::vector<int32_t> encode(const std::string& text) const;  // cleaned, no specials
@@ -37,6 +42,14 @@ class Tokenizer {
 
  private:
   std::vector<std::pair<int32_t, int32_t>> merges_;  // merge k creates id 259 + k
+  // Derived from merges_ (rebuilt by set_merges): rank of each mergeable pair (key a << 32 | b),
+  // and the bytes each id stands for (empty for the specials).
+  std::unordered_map<uint64_t, int32_t> ranks_;
+  std::vector<std::string> pieces_ = byte_pieces();
+
+  static std::vector<std::string> byte_pieces();
+  void set_merges(std::vector<std::pair<int32_t, int32_t>> merges);
+  void encode_unit(const std::string& unit, std::vector<int32_t>& out) const;
 };
 
 }  // namespace hc

@@ -1,0 +1,95 @@
+// hyperclip tokenizer: learns a byte-level BPE tokenizer from captions (data/tokenizer.h).
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "core/error.h"
+#include "data/tokenizer.h"
+
+namespace hc::cli {
+
+static const char* kTokenizerHelp =
+    "usage: hyperclip tokenizer train --captions DATA --vocab N -o FILE [--max-captions M]\n"
+    "\n"
+    "Learns byte-level BPE merges from the captions until the vocabulary has N entries (259 for\n"
+    "the specials and bytes, plus the merges) and writes them to FILE. Progress goes to stderr;\n"
+    "the last line on stdout is {\"vocab\": N, \"merges\": M, \"captions\": C, \"seconds\": S}.\n"
+    "  --captions      tsv:FILE (the text after the first TAB of each line) or a text file with\n"
+    "                  one caption per line; empty lines are skipped\n"
+    "  --vocab         vocabulary size N (>= 259)\n"
+    "  -o, --output    the tokenizer file to write (atomically)\n"
+    "  --max-captions  use only the first M captions\n";
+
+// Reads captions from a caption spec: "tsv:FILE" or a plain text file, one caption per line.
+std::vector<std::string> read_caption_lines(const std::string& spec) {
+  const bool tsv = spec.rfind("tsv:", 0) == 0;
+  const std::string path = tsv ? spec.substr(4) : spec;
+  HC_CHECK(!path.empty(), "caption spec '", spec, "' names no file");
+  std::ifstream in(path, std::ios::binary);
+  HC_CHECK(in, path, ": cannot open caption file (", std::strerror(errno), ")");
+  std::vector<std::string> captions;
+  std::string line;
+  size_t line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    if (tsv) {
+      size_t tab = line.find('\t');
+      HC_CHECK(tab != std::string::npos, path, ": line ", line_no,
+               ": no TAB (expected \"path<TAB>caption\")");
+      line = line.substr(tab + 1);
+    }
+    captions.push_back(std::move(line));
+  }
+  HC_CHECK(!in.bad(), path, ": read failed");
+  return captions;
+}
+
+int cmd_tokenizer(int argc, char** argv) {
+  // "-o FILE" is the short form of "--output FILE".
+  std::vector<std::string> storage;
+  for (int i = 0; i < argc; ++i) storage.push_back(std::strcmp(argv[i], "-o") == 0 ? "--output" : argv[i]);
+  std::vector<char*> args;
+  for (std::string& s : storage) args.push_back(s.data());
+  Args a(static_cast<int>(args.size()), args.data(), {"captions", "vocab", "output", "max-captions"}, {"help"});
+  if (a.flag("help")) {
+    std::printf("%s", kTokenizerHelp);
+    return 0;
+  }
+  const std::vector<std::string>& pos = a.positional();
+  HC_CHECK(pos.size() == 1 && pos[0] == "train", "expected 'hyperclip tokenizer train ...' (see --help)");
+
+  const std::string spec = a.get("captions"), output = a.get("output");
+  const int64_t vocab = a.get_int("vocab");
+  HC_CHECK(vocab >= 259 && vocab <= INT32_MAX, "--vocab must be at least 259 (the specials and bytes), got ",
+           vocab);
+  const int64_t max_captions = a.get_int("max-captions", -1);
+  HC_CHECK(!a.has("max-captions") || max_captions > 0, "--max-captions must be positive");
+
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::string> captions = read_caption_lines(spec);
+  if (max_captions > 0 && captions.size() > static_cast<size_t>(max_captions))
+    captions.resize(static_cast<size_t>(max_captions));
+  HC_CHECK(!captions.empty(), spec, ": no captions");
+  std::fprintf(stderr, "tokenizer: %zu captions read from %s\n", captions.size(), spec.c_str());
+
+  Tokenizer tok = Tokenizer::train(captions, static_cast<int32_t>(vocab), [](int32_t merges) {
+    std::fprintf(stderr, "tokenizer: %d merges learned\n", merges);
+  });
+  tok.save(output);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::fprintf(stderr, "tokenizer: vocabulary of %d written to %s\n", tok.vocab_size(), output.c_str());
+  std::printf("{\"vocab\": %d, \"merges\": %d, \"captions\": %zu, \"seconds\": %.3f}\n", tok.vocab_size(),
+              tok.vocab_size() - 259, captions.size(), seconds);
+  return 0;
+}
+
+}  // namespace hc::cli
