@@ -69,12 +69,12 @@ class TsvDataset : public Dataset {
     size_t line_no = 0;
     while (std::getline(in, line)) {
       ++line_no;
-      line = trim_right(line);  // also drops a Windows CR
-      if (line.empty()) continue;
+      if (!line.empty() && line.back() == '\r') line.pop_back();  // Windows line ends
+      if (trim_right(line).empty()) continue;
       size_t tab = line.find('\t');
       HC_CHECK(tab != std::string::npos, file, ":", line_no,
                ": expected \"path<TAB>caption\", found no tab");
-      std::string path = line.substr(0, tab), caption = line.substr(tab + 1);
+      std::string path = line.substr(0, tab), caption = trim_right(line.substr(tab + 1));
       HC_CHECK(!path.empty(), file, ":", line_no, ": empty image path");
       HC_CHECK(!caption.empty(), file, ":", line_no, ": empty caption");
       // Existence is checked lazily in get(): stat-ing millions of files at open is slow.

@@ -60,11 +60,13 @@ class IdxDataset : public Dataset {
              const std::string& names_file)
       : images_file_(images_file), labels_file_(labels_file) {
     std::vector<uint8_t> img = read_maybe_gzipped(images_file);
-    HC_CHECK(img.size() >= 16, images_file, ": too short for an IDX image header (", img.size(),
-             " bytes)");
+    // The magic first: the likeliest mistake is a wrong file, which should be reported as such.
+    HC_CHECK(img.size() >= 4, images_file, ": too short for an IDX file (", img.size(), " bytes)");
     uint32_t magic = be32(img, 0);
     HC_CHECK(magic == 0x00000803, images_file, ": not an IDX image file (magic ", hex32(magic),
              ", expected 0x00000803)");
+    HC_CHECK(img.size() >= 16, images_file, ": too short for an IDX image header (", img.size(),
+             " bytes)");
     const uint64_t n = be32(img, 4);
     rows_ = static_cast<int>(be32(img, 8));
     cols_ = static_cast<int>(be32(img, 12));
@@ -76,11 +78,12 @@ class IdxDataset : public Dataset {
     pixels_.assign(img.begin() + 16, img.end());
 
     std::vector<uint8_t> lab = read_maybe_gzipped(labels_file);
-    HC_CHECK(lab.size() >= 8, labels_file, ": too short for an IDX label header (", lab.size(),
-             " bytes)");
+    HC_CHECK(lab.size() >= 4, labels_file, ": too short for an IDX file (", lab.size(), " bytes)");
     uint32_t lmagic = be32(lab, 0);
     HC_CHECK(lmagic == 0x00000801, labels_file, ": not an IDX label file (magic ", hex32(lmagic),
              ", expected 0x00000801)");
+    HC_CHECK(lab.size() >= 8, labels_file, ": too short for an IDX label header (", lab.size(),
+             " bytes)");
     const uint64_t nl = be32(lab, 4);
     HC_CHECK(lab.size() == 8 + nl, labels_file, ": ", lab.size(), " bytes, but the header's ", nl,
              " labels need ", 8 + nl, " (truncated?)");
