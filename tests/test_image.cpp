@@ -33,6 +33,64 @@ TEST_CASE("image: PNG decode round trip is exact; grey and alpha become RGB") {
   CHECK(a.rgb == std::vector<uint8_t>{10, 20, 30, 40, 50, 60});
 }
 
+// A minimal baseline JPEG, built here: one 8-bit grey component, w x h <= 8 x 8 (a single block),
+// every pixel `value`. Only the DC coefficient is non-zero, so with a quantiser of 1 it is 8 *
+// (value - 128); each Huffman table holds one symbol (code "0"): the DC's bit-length category and
+// the AC end-of-block.
+static std::vector<uint8_t> solid_grey_jpeg(int w, int h, int value) {
+  int dc = 8 * (value - 128);
+  int category = 0;
+  for (int a = dc < 0 ? -dc : dc; a > 0; a >>= 1) ++category;
+  std::vector<uint8_t> j = {0xFF, 0xD8};
+  auto segment = [&](uint8_t marker, std::vector<uint8_t> body) {
+    j.insert(j.end(), {0xFF, marker, static_cast<uint8_t>((body.size() + 2) >> 8),
+                       static_cast<uint8_t>(body.size() + 2)});
+    j.insert(j.end(), body.begin(), body.end());
+  };
+  std::vector<uint8_t> dqt = {0x00};
+  dqt.insert(dqt.end(), 64, 1);
+  segment(0xDB, dqt);
+  segment(0xC0, {8, 0, static_cast<uint8_t>(h), 0, static_cast<uint8_t>(w), 1, 1, 0x11, 0});
+  auto dht = [&](uint8_t table_class, uint8_t symbol) {
+    std::vector<uint8_t> body = {table_class, 1};  // one code of length 1
+    body.insert(body.end(), 15, 0);
+    body.push_back(symbol);
+    segment(0xC4, body);
+  };
+  dht(0x00, static_cast<uint8_t>(category));
+  dht(0x10, 0x00);
+  segment(0xDA, {1, 1, 0x00, 0, 63, 0});
+  // Entropy-coded bits: DC code, DC magnitude bits (negative values in ones' complement), EOB.
+  std::vector<int> bits = {0};
+  int magnitude = dc < 0 ? dc - 1 : dc;
+  for (int b = category - 1; b >= 0; --b) bits.push_back((magnitude >> b) & 1);
+  bits.push_back(0);
+  while (bits.size() % 8) bits.push_back(1);  // pad with ones
+  for (size_t i = 0; i < bits.size(); i += 8) {
+    uint8_t byte = 0;
+    for (int k = 0; k < 8; ++k) byte = static_cast<uint8_t>(byte << 1 | bits[i + k]);
+    j.push_back(byte);
+    if (byte == 0xFF) j.push_back(0x00);  // byte stuffing
+  }
+  j.insert(j.end(), {0xFF, 0xD9});
+  return j;
+}
+
+TEST_CASE("image: JPEG decode of a solid grey image") {
+  for (int value : {200, 37, 128}) {
+    CAPTURE(value);
+    Image img = decode_image(solid_grey_jpeg(5, 3, value), "grey.jpg");
+    CHECK(img.width == 5);
+    CHECK(img.height == 3);
+    REQUIRE(img.rgb.size() == 45);
+    for (uint8_t v : img.rgb) CHECK(std::abs(v - value) <= 1);
+  }
+  // Cut before the scan: a decode error naming the file.
+  std::vector<uint8_t> cut = solid_grey_jpeg(8, 8, 99);
+  cut.resize(30);
+  CHECK_THROWS_WITH_AS(decode_image(cut, "cut.jpg"), doctest::Contains("cut.jpg"), Error);
+}
+
 TEST_CASE("image: corrupt, truncated, empty and missing files are errors naming the file") {
   TempDir dir("image_errors");
   std::string junk = dir / "junk.jpg";
