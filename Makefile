@@ -71,3 +71,8 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# The main job: HyperCLIP against the baseline on the built-in synthetic data (tools/demo.sh).
+.PHONY: demo
+demo: $(BUILD)/hyperclip
+	bash tools/demo.sh

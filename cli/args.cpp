@@ -32,7 +32,15 @@ Args::Args(int argc, char** argv, const std::vector<std::string>& known,
       value = argv[++i];
     }
     values_[name] = value;
+    ordered_.emplace_back(name, value);
   }
+}
+
+std::vector<std::string> Args::all(const std::string& name) const {
+  std::vector<std::string> out;
+  for (auto& [n, v] : ordered_)
+    if (n == name) out.push_back(v);
+  return out;
 }
 
 std::string Args::get(const std::string& name) const {

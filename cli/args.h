@@ -19,10 +19,13 @@ class Args {
   int64_t get_int(const std::string& name, int64_t fallback) const;
   double get_double(const std::string& name, double fallback) const;
   bool flag(const std::string& name) const { return flags_.count(name) > 0; }
+  // Every value of an option that may be repeated (--eval-data a --eval-data b), in order.
+  std::vector<std::string> all(const std::string& name) const;
   const std::vector<std::string>& positional() const { return positional_; }
 
  private:
-  std::map<std::string, std::string> values_;
+  std::map<std::string, std::string> values_;  // the last value of each option
+  std::vector<std::pair<std::string, std::string>> ordered_;
   std::map<std::string, bool> flags_;
   std::vector<std::string> positional_;
 };

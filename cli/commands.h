@@ -12,5 +12,7 @@ int cmd_tokenizer(int argc, char** argv);
 // Captions from a caption spec (cli/cmd_tokenizer.cpp): "tsv:FILE" (text after the first TAB of
 // each non-empty line) or a plain text file with one caption per line (empty lines skipped).
 std::vector<std::string> read_caption_lines(const std::string& spec);
+int cmd_train(int argc, char** argv);
+int cmd_eval(int argc, char** argv);
 
 }  // namespace hc::cli

@@ -15,6 +15,8 @@ static void usage(FILE* to) {
                "  info      print the build configuration and available backends as JSON\n"
                "  params    parameter counts of a preset combination, as JSON\n"
                "  tokenizer train a byte-level BPE tokenizer from captions\n"
+               "  train     train a model (baseline, HyperCLIP or the token control)\n"
+               "  eval      zero-shot top-1 / top-5 of a checkpoint\n"
                "\n"
                "Run 'hyperclip <command> --help' for a command's options.\n");
 }
@@ -45,6 +47,8 @@ int main(int argc, char** argv) {
     }
     if (cmd == "params") return hc::cli::cmd_params(argc - 2, argv + 2);
     if (cmd == "tokenizer") return hc::cli::cmd_tokenizer(argc - 2, argv + 2);
+    if (cmd == "train") return hc::cli::cmd_train(argc - 2, argv + 2);
+    if (cmd == "eval") return hc::cli::cmd_eval(argc - 2, argv + 2);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hyperclip %s: error: %s\n", cmd.c_str(), e.what());
     return 1;

@@ -272,6 +272,7 @@ std::unique_ptr<Dataset> open_dataset(const std::string& spec, const DatasetOpti
   if (kind == "synthetic") {
     SyntheticOptions so;
     so.seed = opt.seed;
+    if (opt.synthetic_train_size > 0) so.train_size = opt.synthetic_train_size;
     return make_synthetic_dataset(arg, opt.split, so);
   }
   bool known = kind == "tsv" || kind == "folder" || kind == "wds" || kind == "cifar10" ||

@@ -30,6 +30,7 @@ struct DatasetOptions {
   std::string split = "train";   // cifar and synthetic: "train" or "test"
   std::string class_names_file;  // folder, idx: one class name per line (overrides folder names)
   uint64_t seed = 0;             // synthetic: the dataset's seed
+  size_t synthetic_train_size = 0;  // synthetic: scenes in the training split (0: the default)
 };
 
 class Dataset {
@@ -46,6 +47,9 @@ class Dataset {
   // Prompt templates ("a photo of a {}.") suited to this dataset's zero-shot task; empty means the
   // caller's default (CIFAR's 18).
   virtual std::vector<std::string> templates() const { return {}; }
+  // Sample i's caption without decoding its image where the dataset can (tokenizer training
+  // reads many captions).
+  virtual std::string caption(size_t i) const { return get(i).caption; }
 };
 
 std::unique_ptr<Dataset> open_dataset(const std::string& spec, const DatasetOptions& opt = {});

@@ -16,6 +16,7 @@
 #include "core/grad_mode.h"
 #include "core/tape.h"
 #include "data/safetensors.h"
+#include "models/config_io.h"
 #include "models/hyperclip.h"
 #include "train/step.h"
 
@@ -23,31 +24,6 @@ using namespace hc;
 using json = nlohmann::json;
 
 namespace {
-
-ModelConfig config_from(const json& c) {
-  ModelConfig m;
-  const json& im = c.at("image");
-  m.image.kind = im.at("kind").get<std::string>();
-  m.image.image_size = im.at("image_size").get<int64_t>();
-  if (m.image.kind == "convnet") {
-    m.image.convnet.width = im.at("width").get<double>();
-    m.image.convnet.depth = im.at("depth").get<double>();
-  } else {
-    m.image.vit = {im.at("dim").get<int64_t>(), im.at("depth").get<int64_t>(), im.at("heads").get<int64_t>(),
-                   im.at("patch").get<int64_t>()};
-  }
-  const json& t = c.at("text");
-  m.text = {t.at("dim").get<int64_t>(), t.at("layers").get<int64_t>(), t.at("heads").get<int64_t>(),
-            t.at("context").get<int64_t>()};
-  const json& h = c.at("hyper");
-  m.hyper = {h.at("dim").get<int64_t>(), h.at("layers").get<int64_t>(), h.at("heads").get<int64_t>(),
-             h.at("bottleneck").get<int64_t>()};
-  m.embed = c.at("embed").get<int64_t>();
-  m.vocab = c.at("vocab").get<int64_t>();
-  m.mode = parse_mode(c.at("mode").get<std::string>());
-  m.set_size = c.at("set_size").get<int64_t>();
-  return m;
-}
 
 // Loads every parameter and buffer from "param.<name>"; the file must hold exactly the model's
 // state dict.
@@ -85,7 +61,7 @@ void check_parity(const std::string& file) {
   REQUIRE(ref.metadata.at("format") == "hyperclip-reference");
   REQUIRE(ref.metadata.at("version") == "1");
   json cfg = json::parse(ref.metadata.at("config"));
-  HyperClip model(config_from(cfg));
+  HyperClip model(config_from_json(ref.metadata.at("config"), file));
   load_initial(model, ref);
   model.train();
   const Tensor &images = ref.get("input.images"), &tokens = ref.get("input.tokens"), &eot = ref.get("input.eot");

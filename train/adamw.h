@@ -34,6 +34,7 @@ class AdamW {
     bool decay;
   };
   std::vector<Slot>& slots() { return slots_; }
+  const std::vector<Slot>& slots() const { return slots_; }
   void set_steps(int64_t s) { step_ = s; }
   const AdamWConfig& config() const { return cfg_; }
 

@@ -21,9 +21,15 @@ StepResult train_step(HyperClip& model, AdamW& opt, const Tensor& images, const 
   ModelOutput out = model.forward(images, tokens, eot);
   StepResult r;
   r.loss = out.loss.item();
+  // A non-finite loss or gradient stops before the update, so the weights stay as they were.
+  if (!std::isfinite(r.loss)) {
+    current_tape().clear();
+    throw NonFiniteLoss(cat("the loss is ", r.loss));
+  }
   out.loss.backward();
   std::vector<Tensor> params = model.parameters();
-  if (max_grad_norm > 0) r.grad_norm = clip_grad_norm(params, max_grad_norm);
+  r.grad_norm = clip_grad_norm(params, max_grad_norm > 0 ? max_grad_norm : 1e300);
+  if (!std::isfinite(r.grad_norm)) throw NonFiniteLoss(cat("the gradient norm is ", r.grad_norm));
   opt.step(lr);
   clamp_logit_scale(model);
   return r;

@@ -10,6 +10,12 @@ struct StepResult {
   double grad_norm = 0;  // before clipping
 };
 
+// Thrown by train_step when the loss or the gradient is NaN or infinite; the model and the
+// optimiser are left untouched.
+struct NonFiniteLoss : Error {
+  explicit NonFiniteLoss(const std::string& what) : Error(what) {}
+};
+
 // images [n, 3, H, W], tokens I32 [n, T], eot I32 [n]. max_grad_norm <= 0 disables clipping.
 StepResult train_step(HyperClip& model, AdamW& opt, const Tensor& images, const Tensor& tokens,
                       const Tensor& eot, double lr, double max_grad_norm);

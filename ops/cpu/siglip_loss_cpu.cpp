@@ -10,22 +10,12 @@
 #include <cmath>
 
 #include "core/backend_cpu.h"
+#include "ops/cpu/math_cpu.h"
 
 namespace hc {
 
 template <class T>
 using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
-template <class T>
-static inline T softplus_of(T x) {
-  return std::max(x, T(0)) + std::log1p(std::exp(-std::fabs(x)));
-}
-template <class T>
-static inline T sigmoid_of(T x) {
-  if (x >= 0) return T(1) / (T(1) + std::exp(-x));
-  T e = std::exp(x);
-  return e / (T(1) + e);
-}
 
 // logits [n, n] = t v eᵀ + b
 template <class T>

@@ -2,17 +2,10 @@
 #include <cmath>
 
 #include "core/backend_cpu.h"
+#include "ops/cpu/math_cpu.h"
 #include "ops/cpu/parallel_cpu.h"
 
 namespace hc {
-
-template <class T>
-static inline T sigmoid_of(T x) {
-  // Two branches so that exp never overflows.
-  if (x >= 0) return T(1) / (T(1) + std::exp(-x));
-  T e = std::exp(x);
-  return e / (T(1) + e);
-}
 
 template <class T>
 static inline T apply(UnaryOp op, T x, T alpha) {
@@ -24,7 +17,7 @@ static inline T apply(UnaryOp op, T x, T alpha) {
     case UnaryOp::Sigmoid: return sigmoid_of(x);
     case UnaryOp::Silu: return x * sigmoid_of(x);
     case UnaryOp::Gelu: return T(0.5) * x * (T(1) + std::erf(x * T(M_SQRT1_2)));
-    case UnaryOp::Softplus: return std::max(x, T(0)) + std::log1p(std::exp(-std::fabs(x)));
+    case UnaryOp::Softplus: return softplus_of(x);
     case UnaryOp::Scale: return alpha * x;
     case UnaryOp::AddScalar: return x + alpha;
   }

@@ -1,0 +1,93 @@
+// hyperclip train (SPEC §5).
+#include <cstdio>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "train/trainer.h"
+
+namespace hc::cli {
+
+static const char* kTrainHelp =
+    "usage: hyperclip train --image P --text P --hyper P|none [--mode baseline|hyper|token]\n"
+    "                       --data DATA [--eval-data DATA]... [--classes FILE] [--templates FILE]\n"
+    "                       (--steps N | --epochs N) --batch B [--lr X] [--wd X] [--warmup N]\n"
+    "                       [--seed S] [--threads N] [--device cpu|cuda] [--tokenizer FILE]\n"
+    "                       --out DIR [--resume CKPT]\n"
+    "\n"
+    "Trains a model and writes DIR/metrics.jsonl (one JSON object per step; evaluations as their own\n"
+    "lines), DIR/last.safetensors and periodic DIR/step_NNNNNN.safetensors checkpoints.\n"
+    "\n"
+    "DATA: tsv:FILE | folder:DIR | wds:PATTERN | cifar10:DIR | cifar100:DIR |\n"
+    "      idx:IMAGES,LABELS[,CLASSNAMES] | synthetic[:TASK]\n"
+    "  (--eval-data synthetic evaluates every synthetic task; labelled training data gets captions\n"
+    "   from its class names through the templates)\n"
+    "\n"
+    "more options:\n"
+    "  --embed E            embedding size (default 128 for nano image presets, 512 otherwise)\n"
+    "  --image-size PX      override the image preset's input size\n"
+    "  --set-size S         split each batch into sets of S captions, each adapting its own images\n"
+    "  --num-tokens K       learned set size in token mode (default 16)\n"
+    "  --clip X             global gradient-norm clip (default 1.0; 0 disables)\n"
+    "  --vocab V            tokenizer size when training one (default 8192)\n"
+    "  --augment none|crop|crop-flip   training augmentation (default none)\n"
+    "  --workers N          image decoding threads (default 2)\n"
+    "  --on-corrupt skip|fail          corrupt images are skipped and counted (default) or fatal\n"
+    "  --synthetic-size N   scenes in the synthetic training split\n"
+    "  --log-every N        progress line every N steps (default 10)\n"
+    "  --eval-every N       zero-shot evaluation every N steps (and at the end)\n"
+    "  --eval-samples N     evaluate on at most N samples per set\n"
+    "  --ckpt-every N       checkpoint every N steps (and at the end)\n"
+    "  --lr default 5e-4, --wd default 0.1, --warmup default min(500, steps/10), --seed default 0\n";
+
+int cmd_train(int argc, char** argv) {
+  Args a(argc, argv,
+         {"image", "text", "hyper", "mode", "data", "eval-data", "classes", "templates", "steps", "epochs", "batch",
+          "lr", "wd", "warmup", "seed", "threads", "device", "tokenizer", "out", "resume", "embed", "image-size",
+          "set-size", "num-tokens", "clip", "vocab", "augment", "workers", "on-corrupt", "synthetic-size",
+          "log-every", "eval-every", "eval-samples", "ckpt-every"},
+         {"help"});
+  if (a.flag("help")) {
+    std::printf("%s", kTrainHelp);
+    return 0;
+  }
+  TrainOptions o;
+  o.image = a.get("image");
+  o.text = a.get("text");
+  o.hyper = a.get("hyper");
+  o.mode = a.get("mode", "");
+  o.data = a.get("data");
+  o.eval_data = a.all("eval-data");
+  o.classes_file = a.get("classes", "");
+  o.templates_file = a.get("templates", "");
+  o.steps = a.get_int("steps", 0);
+  o.epochs = a.get_int("epochs", 0);
+  o.batch = a.get_int("batch");
+  o.lr = a.get_double("lr", o.lr);
+  o.wd = a.get_double("wd", o.wd);
+  o.warmup = a.get_int("warmup", -1);
+  o.seed = static_cast<uint64_t>(a.get_int("seed", 0));
+  o.threads = static_cast<int>(a.get_int("threads", 0));
+  o.device = a.get("device", "cpu");
+  o.tokenizer_file = a.get("tokenizer", "");
+  o.out_dir = a.get("out");
+  o.resume = a.get("resume", "");
+  o.embed = a.get_int("embed", 0);
+  o.image_size = a.get_int("image-size", 0);
+  o.set_size = a.get_int("set-size", 0);
+  o.num_tokens = a.get_int("num-tokens", 16);
+  o.clip = a.get_double("clip", 1.0);
+  o.vocab = a.get_int("vocab", 8192);
+  o.augment = parse_augment(a.get("augment", "none"));
+  o.workers = static_cast<int>(a.get_int("workers", 2));
+  std::string corrupt = a.get("on-corrupt", "skip");
+  HC_CHECK(corrupt == "skip" || corrupt == "fail", "--on-corrupt expects skip or fail, got '", corrupt, "'");
+  o.fail_on_corrupt = corrupt == "fail";
+  o.synthetic_size = a.get_int("synthetic-size", 0);
+  o.log_every = std::max<int64_t>(1, a.get_int("log-every", 10));
+  o.eval_every = a.get_int("eval-every", 0);
+  o.eval_samples = a.get_int("eval-samples", 0);
+  o.ckpt_every = a.get_int("ckpt-every", 0);
+  return run_train(o);
+}
+
+}  // namespace hc::cli

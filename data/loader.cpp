@@ -1,0 +1,156 @@
+#include "data/loader.h"
+
+#include <algorithm>
+
+namespace hc {
+
+Augment parse_augment(const std::string& s) {
+  if (s == "none") return Augment::None;
+  if (s == "crop") return Augment::Crop;
+  if (s == "crop-flip") return Augment::CropFlip;
+  throw Error("unknown augmentation '" + s + "' (expected none, crop or crop-flip)");
+}
+
+uint64_t mix_seed(uint64_t a, uint64_t b, uint64_t c) {
+  uint64_t h = 0x9E3779B97F4A7C15ull;
+  for (uint64_t v : {a, b, c}) {
+    h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 31;
+  }
+  return h;
+}
+
+Loader::Loader(const Dataset& data, const LoaderOptions& opt) : data_(data), opt_(opt) {
+  HC_CHECK(opt.batch > 0, "loader: batch size must be positive");
+  HC_CHECK(data.size() > 0, "loader: ", data.describe(), " is empty");
+  HC_CHECK(!opt.drop_last || static_cast<int64_t>(data.size()) >= opt.batch, "loader: ",
+           data.describe(), " holds fewer samples than one batch of ", opt.batch);
+}
+
+Loader::~Loader() { stop_workers(); }
+
+int64_t Loader::batches_per_epoch() const {
+  int64_t n = static_cast<int64_t>(data_.size());
+  return opt_.drop_last ? n / opt_.batch : (n + opt_.batch - 1) / opt_.batch;
+}
+
+std::vector<size_t> Loader::epoch_order(int64_t epoch) const {
+  std::vector<size_t> order(data_.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  if (opt_.shuffle) {
+    Generator g(mix_seed(opt_.seed, 0x5EED, static_cast<uint64_t>(epoch)));
+    for (size_t i = order.size(); i > 1; --i) {  // Fisher-Yates with our own generator
+      size_t j = static_cast<size_t>(g.next_u64() % i);
+      std::swap(order[i - 1], order[j]);
+    }
+  }
+  return order;
+}
+
+Batch Loader::make_batch(int64_t epoch, int64_t b) const {
+  Batch out;
+  std::vector<Image> images;
+  int64_t lo = b * opt_.batch, hi = std::min<int64_t>(lo + opt_.batch, static_cast<int64_t>(order_.size()));
+  for (int64_t k = lo; k < hi; ++k) {
+    size_t idx = order_[k];
+    // Every random choice for this sample comes from its own stream: reproducible whatever the
+    // thread that decodes it.
+    Generator g(mix_seed(opt_.seed, static_cast<uint64_t>(epoch), idx));
+    Sample s;
+    try {
+      s = data_.get(idx);
+    } catch (const Error& e) {
+      if (!opt_.skip_corrupt) throw;
+      ++out.skipped;
+      out.skipped_sources.push_back(e.what());
+      continue;
+    }
+    Image img;
+    if (opt_.augment == Augment::None) {
+      img = (s.image.width == opt_.image_size && s.image.height == opt_.image_size)
+                ? std::move(s.image)
+                : resize_center_crop(s.image, opt_.image_size);
+    } else {
+      img = random_resized_crop(s.image, opt_.image_size, g, opt_.crop_scale_min, 1.0);
+      if (opt_.augment == Augment::CropFlip && g.uniform() < 0.5) img = hflip(img);
+    }
+    images.push_back(std::move(img));
+    std::string caption = s.caption;
+    // Labelled data used for training gets a caption from its class name (evaluation passes no
+    // templates and needs none).
+    if (caption.empty() && s.label >= 0 && !opt_.caption_templates.empty()) {
+      const auto& names = data_.class_names();
+      const std::string& t = opt_.caption_templates[g.next_u64() % opt_.caption_templates.size()];
+      size_t at = t.find("{}");
+      caption = at == std::string::npos ? t + " " + names.at(s.label)
+                                        : t.substr(0, at) + names.at(s.label) + t.substr(at + 2);
+    }
+    out.captions.push_back(caption);
+    out.labels.push_back(s.label);
+  }
+  if (!images.empty()) out.images = images_to_tensor(images);
+  return out;
+}
+
+void Loader::worker() {
+  for (;;) {
+    int64_t b, epoch;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] {
+        return stopping_ || (next_to_make_ < end_ && next_to_make_ < next_to_return_ + opt_.prefetch);
+      });
+      if (stopping_) return;
+      b = next_to_make_++;
+      epoch = epoch_;
+    }
+    Batch batch;
+    std::string err;
+    try {
+      batch = make_batch(epoch, b);
+    } catch (const std::exception& e) {
+      err = e.what();
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!err.empty() && error_.empty()) error_ = err;
+    ready_[b] = std::move(batch);
+    cv_.notify_all();
+  }
+}
+
+void Loader::stop_workers() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  stopping_ = false;
+}
+
+void Loader::start(int64_t epoch, int64_t first) {
+  stop_workers();
+  order_ = epoch_order(epoch);
+  epoch_ = epoch;
+  next_to_make_ = next_to_return_ = first;
+  end_ = batches_per_epoch();
+  ready_.clear();
+  error_.clear();
+  for (int i = 0; i < std::max(1, opt_.workers); ++i) threads_.emplace_back([this] { worker(); });
+}
+
+bool Loader::next(Batch& out) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (next_to_return_ >= end_) return false;
+  cv_.wait(lock, [&] { return ready_.count(next_to_return_) > 0 || !error_.empty(); });
+  if (!error_.empty()) throw Error(error_);
+  out = std::move(ready_[next_to_return_]);
+  ready_.erase(next_to_return_);
+  ++next_to_return_;
+  cv_.notify_all();
+  return true;
+}
+
+}  // namespace hc

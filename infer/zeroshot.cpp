@@ -1,0 +1,92 @@
+#include "infer/zeroshot.h"
+
+#include <algorithm>
+
+#include "core/grad_mode.h"
+#include "data/loader.h"
+#include "infer/templates.h"
+
+namespace hc {
+
+void tokenize_batch(const Tokenizer& tok, const std::vector<std::string>& texts, int64_t context,
+                    Tensor& tokens, Tensor& eot) {
+  int64_t n = static_cast<int64_t>(texts.size());
+  std::vector<int32_t> ids(n * context), pos(n);
+  for (int64_t i = 0; i < n; ++i) {
+    std::vector<int32_t> row = tok.encode_padded(texts[i], context, &pos[i]);
+    std::copy(row.begin(), row.end(), ids.begin() + i * context);
+  }
+  tokens = Tensor::from_ints(ids, {n, context});
+  eot = Tensor::from_ints(pos, {n});
+}
+
+Tensor class_embeddings(const HyperClip& model, const Tokenizer& tok,
+                        const std::vector<std::string>& class_names,
+                        const std::vector<std::string>& templates) {
+  HC_CHECK(!class_names.empty() && !templates.empty(), "zero-shot: need class names and templates");
+  NoGradGuard ng;
+  int64_t K = static_cast<int64_t>(class_names.size()), M = static_cast<int64_t>(templates.size());
+  std::vector<Tensor> rows;
+  for (int64_t k = 0; k < K; ++k) {
+    std::vector<std::string> texts;
+    for (const std::string& t : templates) texts.push_back(fill_template(t, class_names[k]));
+    Tensor tokens, eot;
+    tokenize_batch(tok, texts, model.config().text.context, tokens, eot);
+    Tensor e = model.encode_text(tokens, eot);           // [M, E], each normalised
+    rows.push_back(reshape(mean(e, {0}), {1, -1}));      // average over templates
+    (void)M;
+  }
+  return l2_normalize(concat(rows, 0));  // [K, E]
+}
+
+ZeroShotResult zero_shot_eval(HyperClip& model, const Tokenizer& tok, const Dataset& data,
+                              const std::vector<std::string>& class_names,
+                              const std::vector<std::string>& templates, const ZeroShotOptions& opt) {
+  bool was_training = model.is_training();
+  model.eval();
+  NoGradGuard ng;
+  Tensor W = class_embeddings(model, tok, class_names, templates);  // [K, E]
+  // HyperCLIP: the set is the K class embeddings, adapting the image tower once for the task.
+  Tensor hyper = model.generate(W, 0);
+  int64_t K = W.size(0);
+
+  LoaderOptions lo;
+  lo.batch = opt.max_samples > 0 ? std::min(opt.batch, opt.max_samples) : opt.batch;
+  lo.image_size = static_cast<int>(model.config().image.image_size);
+  lo.shuffle = false;
+  lo.drop_last = false;
+  lo.workers = opt.workers;
+  Loader loader(data, lo);
+  loader.start(0);
+  ZeroShotResult r;
+  int64_t correct1 = 0, correct5 = 0;
+  Batch b;
+  while (loader.next(b)) {
+    r.skipped += b.skipped;
+    if (!b.images.defined()) continue;
+    int64_t n = b.images.size(0);
+    if (opt.max_samples > 0) n = std::min(n, opt.max_samples - r.n);
+    Tensor images = n == b.images.size(0) ? b.images : slice(b.images, 0, 0, n);
+    Tensor v = model.encode_image(images, hyper);       // [n, E]
+    std::vector<double> logits = matmul(v, W, false, true).to_vector();  // 100 v·Wᵀ: the scale does not change the ranking
+    for (int64_t i = 0; i < n; ++i) {
+      int label = b.labels[i];
+      HC_CHECK(label >= 0 && label < K, data.describe(), ": sample without a valid label for zero-shot evaluation");
+      double mine = logits[i * K + label];
+      int64_t above = 0;  // classes scored strictly higher than the true one
+      for (int64_t k = 0; k < K; ++k) above += logits[i * K + k] > mine;
+      correct1 += above == 0;
+      correct5 += above < 5;
+    }
+    r.n += n;
+    if (opt.max_samples > 0 && r.n >= opt.max_samples) break;
+  }
+  if (r.n > 0) {
+    r.top1 = static_cast<double>(correct1) / r.n;
+    r.top5 = static_cast<double>(correct5) / r.n;
+  }
+  model.train(was_training);
+  return r;
+}
+
+}  // namespace hc

@@ -1,0 +1,39 @@
+// Zero-shot classification (SPEC 1.6): class embeddings from templates, the hypernetwork run
+// once on the K class embeddings, then image logits 100·v·Wᵀ and top-1 / top-5 accuracy.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "data/dataset.h"
+#include "data/tokenizer.h"
+#include "models/hyperclip.h"
+
+namespace hc {
+
+// Tokens [n, T] and end-of-text positions [n] for a list of texts.
+void tokenize_batch(const Tokenizer& tok, const std::vector<std::string>& texts, int64_t context,
+                    Tensor& tokens, Tensor& eot);
+
+// [K, E]: for each class, every template filled, encoded, L2-normalised, averaged, normalised.
+Tensor class_embeddings(const HyperClip& model, const Tokenizer& tok,
+                        const std::vector<std::string>& class_names,
+                        const std::vector<std::string>& templates);
+
+struct ZeroShotResult {
+  double top1 = 0, top5 = 0;
+  int64_t n = 0;
+  int64_t skipped = 0;  // corrupt images
+};
+
+struct ZeroShotOptions {
+  int64_t batch = 256;
+  int workers = 2;
+  int64_t max_samples = 0;  // 0: the whole dataset
+};
+
+// The model is switched to evaluation mode for the pass and restored after.
+ZeroShotResult zero_shot_eval(HyperClip& model, const Tokenizer& tok, const Dataset& data,
+                              const std::vector<std::string>& class_names,
+                              const std::vector<std::string>& templates, const ZeroShotOptions& opt);
+
+}  // namespace hc

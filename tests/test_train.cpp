@@ -1,0 +1,143 @@
+// The training command end to end, as a user runs it: metrics, checkpoints, exact resumption,
+// a diverging run stopped with its last checkpoint intact, and bad checkpoints refused.
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+#include "train/checkpoint.h"
+
+using namespace hc;
+
+namespace {
+
+struct Run {
+  int status = -1;
+  std::string out;
+};
+
+Run cli(const std::string& args) {
+  const char* bin = std::getenv("HYPERCLIP_BIN");
+  std::string cmd = std::string(bin ? bin : "./build/hyperclip") + " " + args + " 2>&1";
+  Run r;
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+std::string temp_dir(const std::string& name) {
+  std::string d = "/tmp/hyperclip_train_test_" + std::to_string(::getpid()) + "_" + name;
+  std::system(("rm -rf " + d + " && mkdir -p " + d).c_str());
+  return d;
+}
+
+// The step losses of a metrics file, by step.
+std::vector<std::pair<int64_t, double>> losses(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::pair<int64_t, double>> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    nlohmann::json j = nlohmann::json::parse(line);
+    if (j.contains("loss")) out.emplace_back(j["step"].get<int64_t>(), j["loss"].get<double>());
+  }
+  return out;
+}
+
+// A small, fast configuration on the built-in synthetic data.
+const std::string kSmall =
+    "--image convnet-nano --text text-nano --hyper hyper-nano --image-size 32 --data synthetic "
+    "--synthetic-size 256 --batch 8 --lr 1e-3 --threads 2 --workers 2 --log-every 1 ";
+
+}  // namespace
+
+TEST_CASE("train: metrics, checkpoints and bit-exact resumption") {
+  std::string a = temp_dir("full"), b = temp_dir("resumed");
+  Run full = cli("train " + kSmall + "--steps 6 --ckpt-every 3 --seed 4 --out " + a);
+  REQUIRE_MESSAGE(full.status == 0, full.out);
+  CHECK(full.out.find("step 6/6") != std::string::npos);  // progress lines
+  CHECK(full.out.find("ETA") != std::string::npos);
+  auto la = losses(a + "/metrics.jsonl");
+  REQUIRE(la.size() == 6);
+  Checkpoint info = read_checkpoint_info(a + "/last.safetensors");
+  CHECK(info.state.step == 6);
+  CHECK(info.tokenizer.vocab_size() == info.config.vocab);
+  CHECK(info.config.mode == Mode::Hyper);
+
+  Run resumed = cli("train " + kSmall + "--steps 6 --ckpt-every 3 --seed 4 --out " + b + " --resume " + a +
+                    "/step_000003.safetensors");
+  REQUIRE_MESSAGE(resumed.status == 0, resumed.out);
+  auto lb = losses(b + "/metrics.jsonl");
+  REQUIRE(lb.size() == 3);
+  for (int i = 0; i < 3; ++i) {
+    CHECK(lb[i].first == la[3 + i].first);
+    CHECK(lb[i].second == la[3 + i].second);  // bit for bit
+  }
+  // The same seed and thread count give the same losses from the start as well.
+  std::string c = temp_dir("again");
+  REQUIRE(cli("train " + kSmall + "--steps 3 --seed 4 --warmup 0 --out " + c).status == 0);
+  std::string d = temp_dir("again2");
+  REQUIRE(cli("train " + kSmall + "--steps 3 --seed 4 --warmup 0 --out " + d).status == 0);
+  CHECK(losses(c + "/metrics.jsonl") == losses(d + "/metrics.jsonl"));
+  std::system(("rm -rf " + a + " " + b + " " + c + " " + d).c_str());
+}
+
+TEST_CASE("train: a diverging run stops and leaves the last good checkpoint intact") {
+  std::string a = temp_dir("nan");
+  Run r = cli("train " + kSmall + "--steps 20 --lr 1e12 --warmup 0 --clip 0 --ckpt-every 1 --out " + a);
+  CHECK(r.status == 3);
+  CHECK(r.out.find("training stopped at step") != std::string::npos);
+  CHECK(r.out.find("is intact") != std::string::npos);
+  Checkpoint info = read_checkpoint_info(a + "/last.safetensors");  // still readable
+  CHECK(info.state.step >= 1);
+  std::system(("rm -rf " + a).c_str());
+}
+
+TEST_CASE("train and eval: bad checkpoints and options are clear errors") {
+  std::string a = temp_dir("bad");
+  REQUIRE(cli("train " + kSmall + "--steps 1 --out " + a).status == 0);
+  // Another configuration.
+  Run r = cli("train --image vit-nano --text text-nano --hyper hyper-nano --image-size 32 --data synthetic "
+              "--synthetic-size 256 --batch 8 --steps 2 --out " + a + "/other --resume " + a + "/last.safetensors");
+  CHECK(r.status != 0);
+  CHECK(r.out.find("another configuration") != std::string::npos);
+  // A truncated checkpoint.
+  std::string ck = a + "/last.safetensors";
+  std::ifstream in(ck, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::ofstream(a + "/cut.safetensors", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  r = cli("eval --ckpt " + a + "/cut.safetensors --data synthetic:shape --max-samples 16");
+  CHECK(r.status != 0);
+  CHECK(r.out.find("cut.safetensors") != std::string::npos);
+  CHECK(r.out.find("truncated") != std::string::npos);
+  // Not a checkpoint at all.
+  std::ofstream(a + "/junk.safetensors") << "hello";
+  r = cli("eval --ckpt " + a + "/junk.safetensors --data synthetic:shape");
+  CHECK(r.status != 0);
+  CHECK(r.out.find("junk.safetensors") != std::string::npos);
+  // Evaluation of the good one prints one JSON line with top1, top5, n.
+  r = cli("eval --ckpt " + ck + " --data synthetic:color --max-samples 32 --batch 16");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  CHECK(j["n"].get<int64_t>() == 32);
+  CHECK(j["top1"].get<double>() >= 0);
+  CHECK(j["top5"].get<double>() >= j["top1"].get<double>());
+  // Options.
+  CHECK(cli("train " + kSmall + "--out " + a + "/x").status != 0);  // neither --steps nor --epochs
+  r = cli("train " + kSmall + "--steps 1 --batch 1 --out " + a + "/x");
+  CHECK(r.status != 0);
+  r = cli("train " + kSmall + "--steps 1 --device cuda --out " + a + "/x");
+  CHECK(r.status != 0);
+  CHECK(r.out.find("cuda") != std::string::npos);
+  std::system(("rm -rf " + a).c_str());
+}

@@ -1,0 +1,50 @@
+// `hyperclip train`: data, tokenizer, model, the training loop with progress, metrics, zero-shot
+// evaluation and checkpoints, and exact resumption.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "data/loader.h"
+#include "models/config.h"
+
+namespace hc {
+
+struct TrainOptions {
+  // Model.
+  std::string image = "convnet-nano", text = "text-nano", hyper = "hyper-nano";  // hyper "none": baseline
+  std::string mode;         // "" = hyper when a hypernetwork is given, baseline otherwise
+  int64_t embed = 0;        // 0: 128 for nano image presets, 512 otherwise
+  int64_t image_size = 0;   // 0: the image preset's
+  int64_t set_size = 0;
+  int64_t num_tokens = 16;
+  // Data.
+  std::string data;
+  std::vector<std::string> eval_data;
+  std::string classes_file, templates_file;
+  int64_t synthetic_size = 0;  // training scenes of the synthetic dataset (0: its default)
+  Augment augment = Augment::None;
+  int workers = 2;
+  bool fail_on_corrupt = false;
+  // Tokenizer.
+  std::string tokenizer_file;
+  int64_t vocab = 8192;
+  int64_t tokenizer_captions = 20000;
+  // Optimisation.
+  int64_t steps = 0, epochs = 0, batch = 64, warmup = -1;  // warmup -1: min(500, steps / 10)
+  double lr = 5e-4, wd = 0.1, clip = 1.0;
+  uint64_t seed = 0;
+  int threads = 0;  // 0: OpenMP's default
+  std::string device = "cpu";
+  // Output.
+  std::string out_dir, resume;
+  int64_t log_every = 10, eval_every = 0, ckpt_every = 0, eval_samples = 0;
+};
+
+// Runs the whole job; returns the process exit status (0 on success). Errors throw hc::Error.
+int run_train(const TrainOptions& opt);
+
+// The dataset split a DATA spec names for evaluation ("test" for cifar and synthetic), and the
+// list of evaluation sets a spec expands to ("synthetic" -> one per task).
+std::vector<std::string> expand_eval_specs(const std::string& spec);
+
+}  // namespace hc
