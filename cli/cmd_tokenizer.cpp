@@ -5,11 +5,14 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "data/dataset.h"
+#include "infer/templates.h"
 #include "core/error.h"
 #include "data/tokenizer.h"
 
@@ -21,14 +24,30 @@ static const char* kTokenizerHelp =
     "Learns byte-level BPE merges from the captions until the vocabulary has N entries (259 for\n"
     "the specials and bytes, plus the merges) and writes them to FILE. Progress goes to stderr;\n"
     "the last line on stdout is {\"vocab\": N, \"merges\": M, \"captions\": C, \"seconds\": S}.\n"
-    "  --captions      tsv:FILE (the text after the first TAB of each line) or a text file with\n"
-    "                  one caption per line; empty lines are skipped\n"
+    "  --captions      tsv:FILE (the text after the first TAB of each line), a text file with\n"
+    "                  one caption per line (empty lines skipped), or any DATA spec (folder:,\n"
+    "                  wds:, cifar10:, cifar100:, idx:, synthetic); labelled data contributes its\n"
+    "                  class names through CLIP's 18 CIFAR templates\n"
     "  --vocab         vocabulary size N (>= 259)\n"
     "  -o, --output    the tokenizer file to write (atomically)\n"
     "  --max-captions  use only the first M captions\n";
 
-// Reads captions from a caption spec: "tsv:FILE" or a plain text file, one caption per line.
+// Reads captions from a caption spec: any DATA spec, or a plain text file, one caption per line.
 std::vector<std::string> read_caption_lines(const std::string& spec) {
+  // Every other dataset kind is read through its reader: captions, or for labelled data the class
+  // names through CLIP's CIFAR templates.
+  for (const char* kind : {"folder:", "wds:", "cifar10:", "cifar100:", "idx:", "synthetic"}) {
+    if (spec.rfind(kind, 0) != 0) continue;
+    std::unique_ptr<Dataset> d = open_dataset(spec);
+    std::vector<std::string> out;
+    if (d->labelled()) {
+      for (const std::string& c : d->class_names())
+        for (const std::string& t : cifar_templates()) out.push_back(fill_template(t, c));
+    } else {
+      for (size_t i = 0; i < d->size(); ++i) out.push_back(d->caption(i));
+    }
+    return out;
+  }
   const bool tsv = spec.rfind("tsv:", 0) == 0;
   const std::string path = tsv ? spec.substr(4) : spec;
   HC_CHECK(!path.empty(), "caption spec '", spec, "' names no file");

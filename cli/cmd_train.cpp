@@ -25,6 +25,7 @@ static const char* kTrainHelp =
     "more options:\n"
     "  --embed E            embedding size (default 128 for nano image presets, 512 otherwise)\n"
     "  --image-size PX      override the image preset's input size\n"
+    "  --context T          override the text preset's context length (captions are cut to fit)\n"
     "  --set-size S         split each batch into sets of S captions, each adapting its own images\n"
     "  --num-tokens K       learned set size in token mode (default 16)\n"
     "  --clip X             global gradient-norm clip (default 1.0; 0 disables)\n"
@@ -42,7 +43,7 @@ static const char* kTrainHelp =
 int cmd_train(int argc, char** argv) {
   Args a(argc, argv,
          {"image", "text", "hyper", "mode", "data", "eval-data", "classes", "templates", "steps", "epochs", "batch",
-          "lr", "wd", "warmup", "seed", "threads", "device", "tokenizer", "out", "resume", "embed", "image-size",
+          "lr", "wd", "warmup", "seed", "threads", "device", "tokenizer", "out", "resume", "embed", "image-size", "context",
           "set-size", "num-tokens", "clip", "vocab", "augment", "workers", "on-corrupt", "synthetic-size",
           "log-every", "eval-every", "eval-samples", "ckpt-every"},
          {"help"});
@@ -73,6 +74,7 @@ int cmd_train(int argc, char** argv) {
   o.resume = a.get("resume", "");
   o.embed = a.get_int("embed", 0);
   o.image_size = a.get_int("image-size", 0);
+  o.context = a.get_int("context", 0);
   o.set_size = a.get_int("set-size", 0);
   o.num_tokens = a.get_int("num-tokens", 16);
   o.clip = a.get_double("clip", 1.0);

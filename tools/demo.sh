@@ -9,9 +9,10 @@ BIN=${BIN:-build/hyperclip}
 OUT=${OUT:-runs/demo}
 IMAGE=${IMAGE:-convnet-nano}
 IMAGE_SIZE=${IMAGE_SIZE:-32}
-STEPS=${STEPS:-600}
+STEPS=${STEPS:-700}
+CONTEXT=${CONTEXT:-24}
 BATCH=${BATCH:-64}
-LR=${LR:-2e-3}
+LR=${LR:-3e-3}
 THREADS=${THREADS:-2}
 SEED=${SEED:-0}
 SCENES=${SCENES:-50000}
@@ -24,7 +25,7 @@ for mode in baseline hyper; do
   [ "$mode" = baseline ] && hyper=none
   echo "=== training $mode ($IMAGE at ${IMAGE_SIZE}px, $STEPS steps of $BATCH, $THREADS threads) ==="
   t0=$(date +%s)
-  "$BIN" train --image "$IMAGE" --image-size "$IMAGE_SIZE" --text text-nano --hyper "$hyper" \
+  "$BIN" train --image "$IMAGE" --image-size "$IMAGE_SIZE" --text text-nano --context "$CONTEXT" --hyper "$hyper" \
     --data synthetic --synthetic-size "$SCENES" --steps "$STEPS" --batch "$BATCH" --lr "$LR" \
     --seed "$SEED" --threads "$THREADS" --log-every 50 --out "$OUT/$mode"
   echo "=== evaluating $mode zero-shot on every synthetic task ==="

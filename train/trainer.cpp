@@ -44,7 +44,7 @@ static std::string format_duration(double s) {
 
 static json options_json(const TrainOptions& o) {
   return {{"image", o.image}, {"text", o.text}, {"hyper", o.hyper}, {"mode", o.mode}, {"embed", o.embed},
-          {"image_size", o.image_size}, {"set_size", o.set_size}, {"data", o.data}, {"eval_data", o.eval_data},
+          {"image_size", o.image_size}, {"context", o.context}, {"set_size", o.set_size}, {"data", o.data}, {"eval_data", o.eval_data},
           {"steps", o.steps}, {"epochs", o.epochs}, {"batch", o.batch}, {"warmup", o.warmup}, {"lr", o.lr},
           {"wd", o.wd}, {"clip", o.clip}, {"seed", o.seed}, {"threads", o.threads}, {"vocab", o.vocab},
           {"synthetic_size", o.synthetic_size}};
@@ -140,6 +140,7 @@ int run_train(const TrainOptions& opt_in) {
     HC_CHECK(cfg.mode != Mode::Baseline, "--mode baseline needs --hyper none");
   }
   if (opt.image_size > 0) cfg.image.image_size = opt.image_size;
+  if (opt.context > 0) cfg.text.context = opt.context;
   cfg.embed = opt.embed > 0 ? opt.embed : (opt.image.find("nano") != std::string::npos ? 128 : 512);
   cfg.vocab = tok.vocab_size();
   cfg.set_size = opt.set_size;

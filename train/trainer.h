@@ -15,6 +15,7 @@ struct TrainOptions {
   std::string mode;         // "" = hyper when a hypernetwork is given, baseline otherwise
   int64_t embed = 0;        // 0: 128 for nano image presets, 512 otherwise
   int64_t image_size = 0;   // 0: the image preset's
+  int64_t context = 0;      // 0: the text preset's context length
   int64_t set_size = 0;
   int64_t num_tokens = 16;
   // Data.
