@@ -315,6 +315,11 @@ class SyntheticDataset : public Dataset {
     out.source = cat(name(), "/", split_, "#", i);
     return out;
   }
+  // The caption without drawing the scene (tokenizer training reads many captions).
+  std::string caption(size_t i) const override {
+    HC_CHECK(i < n_, "synthetic: index ", i, " out of range (", n_, " scenes)");
+    return task_.empty() ? make_scene(task_, split_, opt_, i, false).caption : std::string();
+  }
   const std::vector<std::string>& class_names() const override { return classes_; }
   std::string describe() const override {
     return cat(name(), " split=", split_, ", ", n_, " scenes, seed ", opt_.seed);
