@@ -92,6 +92,7 @@ class TsvDataset : public Dataset {
     s.source = paths_[i];
     return s;
   }
+  std::string caption(size_t i) const override { return captions_.at(i); }  // no decoding
   const std::vector<std::string>& class_names() const override { return no_classes_; }
   std::string describe() const override {
     return cat("tsv:", file_, " (", paths_.size(), " images)");

@@ -222,6 +222,19 @@ class WdsDataset : public Dataset {
     return s;
   }
 
+  // The caption member alone, without reading or decoding the image.
+  std::string caption(size_t i) const override {
+    HC_CHECK(i < samples_.size(), describe(), ": sample ", i, " out of range");
+    const Entry& e = samples_[i];
+    const std::string& shard = shards_[e.shard];
+    Fd f(shard);
+    if (f.fd < 0) throw Error(cat(shard, ": cannot open shard (", std::strerror(errno), ")"));
+    std::string text(e.text_size, '\0');
+    if (!pread_all(f.fd, text.data(), text.size(), e.text_offset, shard))
+      throw Error(cat(shard, ": member '", e.image_name, "' caption could not be read"));
+    return trim_right(text);
+  }
+
   const std::vector<std::string>& class_names() const override { return no_classes_; }
 
   std::string describe() const override {

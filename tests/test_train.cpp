@@ -11,9 +11,11 @@
 #include <unistd.h>
 #include <vector>
 
+#include "tests/data_test_util.h"
 #include "train/checkpoint.h"
 
 using namespace hc;
+using namespace hc_test;
 
 namespace {
 
@@ -140,4 +142,36 @@ TEST_CASE("train and eval: bad checkpoints and options are clear errors") {
   CHECK(r.status != 0);
   CHECK(r.out.find("cuda") != std::string::npos);
   std::system(("rm -rf " + a).c_str());
+}
+
+TEST_CASE("train and eval on your own images: a captions TSV and a class folder, one bad image") {
+  std::string root = temp_dir("own");
+  std::system(("mkdir -p " + root + "/imgs " + root + "/test/red_square " + root + "/test/blue_circle").c_str());
+  std::ofstream tsv(root + "/captions.tsv");
+  for (int i = 0; i < 12; ++i) {
+    bool red = i % 2 == 0;
+    std::string name = "imgs/" + std::to_string(i) + ".png";
+    write_file(root + "/" + name, encode_png(solid_image(40, 30, red ? 200 : 20, 30, red ? 20 : 200)));
+    tsv << name << "\t" << (red ? "a red square" : "a blue circle") << "\n";
+    write_file(root + "/test/" + (red ? "red_square/" : "blue_circle/") + std::to_string(i) + ".png",
+               encode_png(solid_image(32, 32, red ? 200 : 20, 30, red ? 20 : 200)));
+  }
+  write_file(root + "/imgs/broken.png", std::string("not a png"));
+  tsv << "imgs/broken.png\ta broken picture\n";
+  tsv.close();
+  Run r = cli("train --image convnet-nano --image-size 32 --text text-nano --hyper none --data tsv:" + root +
+              "/captions.tsv --eval-data folder:" + root + "/test --steps 3 --batch 6 --threads 2 --out " + root + "/run");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  CHECK(r.out.find("broken.png") != std::string::npos);  // skipped and reported
+  CHECK(r.out.find("eval folder:") != std::string::npos);
+  r = cli("eval --ckpt " + root + "/run/last.safetensors --data folder:" + root + "/test");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  CHECK(j["n"].get<int64_t>() == 12);
+  // --on-corrupt fail stops at the broken image and names it.
+  r = cli("train --image convnet-nano --image-size 32 --text text-nano --hyper none --data tsv:" + root +
+          "/captions.tsv --steps 3 --batch 6 --threads 2 --on-corrupt fail --out " + root + "/run2");
+  CHECK(r.status != 0);
+  CHECK(r.out.find("broken.png") != std::string::npos);
+  std::system(("rm -rf " + root).c_str());
 }
