@@ -10,6 +10,7 @@ Args::Args(int argc, char** argv, const std::vector<std::string>& known,
            const std::vector<std::string>& flags) {
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
+    if (a == "-o") a = "--output";  // the one short option: -o FILE
     if (a.rfind("--", 0) != 0) {
       positional_.push_back(a);
       continue;

@@ -14,5 +14,6 @@ int cmd_tokenizer(int argc, char** argv);
 std::vector<std::string> read_caption_lines(const std::string& spec);
 int cmd_train(int argc, char** argv);
 int cmd_eval(int argc, char** argv);
+int cmd_embed(int argc, char** argv);
 
 }  // namespace hc::cli

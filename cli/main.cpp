@@ -17,6 +17,7 @@ static void usage(FILE* to) {
                "  tokenizer train a byte-level BPE tokenizer from captions\n"
                "  train     train a model (baseline, HyperCLIP or the token control)\n"
                "  eval      zero-shot top-1 / top-5 of a checkpoint\n"
+               "  embed     image or text embeddings of a checkpoint, as .npy\n"
                "\n"
                "Run 'hyperclip <command> --help' for a command's options.\n");
 }
@@ -49,6 +50,7 @@ int main(int argc, char** argv) {
     if (cmd == "tokenizer") return hc::cli::cmd_tokenizer(argc - 2, argv + 2);
     if (cmd == "train") return hc::cli::cmd_train(argc - 2, argv + 2);
     if (cmd == "eval") return hc::cli::cmd_eval(argc - 2, argv + 2);
+    if (cmd == "embed") return hc::cli::cmd_embed(argc - 2, argv + 2);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hyperclip %s: error: %s\n", cmd.c_str(), e.what());
     return 1;

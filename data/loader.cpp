@@ -88,6 +88,7 @@ Batch Loader::make_batch(int64_t epoch, int64_t b) const {
     }
     out.captions.push_back(caption);
     out.labels.push_back(s.label);
+    out.sources.push_back(s.source);
   }
   if (!images.empty()) out.images = images_to_tensor(images);
   return out;

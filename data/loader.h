@@ -36,6 +36,7 @@ struct Batch {
   Tensor images;                      // float32 [n, 3, S, S], normalised
   std::vector<std::string> captions;  // training captions (filled for every dataset)
   std::vector<int> labels;            // -1 for caption datasets
+  std::vector<std::string> sources;   // where each sample came from
   int64_t skipped = 0;                // corrupt samples dropped from this batch
   std::vector<std::string> skipped_sources;
 };

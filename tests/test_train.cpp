@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tests/data_test_util.h"
+#include "data/npy.h"
 #include "train/checkpoint.h"
 
 using namespace hc;
@@ -60,6 +61,8 @@ std::vector<std::pair<int64_t, double>> losses(const std::string& path) {
 const std::string kSmall =
     "--image convnet-nano --text text-nano --hyper hyper-nano --image-size 32 --data synthetic "
     "--synthetic-size 256 --batch 8 --lr 1e-3 --threads 2 --workers 2 --log-every 1 ";
+
+int64_t info_embed(const std::string& ck) { return read_checkpoint_info(ck).config.embed; }
 
 }  // namespace
 
@@ -134,6 +137,19 @@ TEST_CASE("train and eval: bad checkpoints and options are clear errors") {
   CHECK(j["n"].get<int64_t>() == 32);
   CHECK(j["top1"].get<double>() >= 0);
   CHECK(j["top5"].get<double>() >= j["top1"].get<double>());
+  // Embeddings of texts and images as .npy, one row per input, unit length.
+  std::ofstream(a + "/texts.txt") << "a red star\ntwo small blue circles\nthree crosses\n";
+  r = cli("embed --ckpt " + ck + " --texts " + a + "/texts.txt -o " + a + "/t.npy");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  Tensor te = read_npy(a + "/t.npy");
+  CHECK(te.shape() == Shape{3, info_embed(ck)});
+  r = cli("embed --ckpt " + ck + " --images synthetic:count --batch 500 -o " + a + "/i.npy");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  std::vector<double> ie = read_npy(a + "/i.npy").to_vector();
+  double norm = 0;
+  for (int k = 0; k < info_embed(ck); ++k) norm += ie[k] * ie[k];
+  CHECK(norm == doctest::Approx(1.0).epsilon(1e-5));
+  CHECK(cli("embed --ckpt " + ck + " -o " + a + "/x.npy").status != 0);  // neither images nor texts
   // Options.
   CHECK(cli("train " + kSmall + "--out " + a + "/x").status != 0);  // neither --steps nor --epochs
   r = cli("train " + kSmall + "--steps 1 --batch 1 --out " + a + "/x");
