@@ -15,5 +15,7 @@ std::vector<std::string> read_caption_lines(const std::string& spec);
 int cmd_train(int argc, char** argv);
 int cmd_eval(int argc, char** argv);
 int cmd_embed(int argc, char** argv);
+int cmd_export(int argc, char** argv);
+int cmd_classify(int argc, char** argv);
 
 }  // namespace hc::cli

@@ -18,6 +18,8 @@ static void usage(FILE* to) {
                "  train     train a model (baseline, HyperCLIP or the token control)\n"
                "  eval      zero-shot top-1 / top-5 of a checkpoint\n"
                "  embed     image or text embeddings of a checkpoint, as .npy\n"
+               "  export    a standalone zero-shot classifier for a set of classes\n"
+               "  classify  top-k classes of images with an exported classifier\n"
                "\n"
                "Run 'hyperclip <command> --help' for a command's options.\n");
 }
@@ -51,6 +53,8 @@ int main(int argc, char** argv) {
     if (cmd == "train") return hc::cli::cmd_train(argc - 2, argv + 2);
     if (cmd == "eval") return hc::cli::cmd_eval(argc - 2, argv + 2);
     if (cmd == "embed") return hc::cli::cmd_embed(argc - 2, argv + 2);
+    if (cmd == "export") return hc::cli::cmd_export(argc - 2, argv + 2);
+    if (cmd == "classify") return hc::cli::cmd_classify(argc - 2, argv + 2);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hyperclip %s: error: %s\n", cmd.c_str(), e.what());
     return 1;

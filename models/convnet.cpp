@@ -10,14 +10,14 @@ int64_t round8(double v) {
   return r;
 }
 
-ConvBnAct::ConvBnAct(int64_t in, int64_t out, int kernel, int stride, int groups, bool act_)
+ConvBnAct::ConvBnAct(int64_t in, int64_t out, int kernel, int stride, int groups, bool act_, bool folded)
     : act(act_) {
-  conv = register_module("conv", std::make_shared<Conv2d>(in, out, kernel, stride, kernel / 2, groups));
-  bn = register_module("bn", std::make_shared<BatchNorm2d>(out));
+  conv = register_module("conv", std::make_shared<Conv2d>(in, out, kernel, stride, kernel / 2, groups, folded));
+  if (!folded) bn = register_module("bn", std::make_shared<BatchNorm2d>(out));
 }
 
 Tensor ConvBnAct::forward(const Tensor& x, const Generated* gen) const {
-  Tensor y = bn->forward(conv->forward(x), gen);
+  Tensor y = bn ? bn->forward(conv->forward(x), gen) : conv->forward(x);
   return act ? silu(y) : y;
 }
 
@@ -36,13 +36,13 @@ Tensor SqueezeExcite::forward(const Tensor& x) const {
   return mul(x, reshape(s, {s.size(0), s.size(1), 1, 1}));
 }
 
-MBConv::MBConv(int64_t in, int64_t out, int kernel, int stride, int64_t expand_ratio)
+MBConv::MBConv(int64_t in, int64_t out, int kernel, int stride, int64_t expand_ratio, bool folded)
     : residual(stride == 1 && in == out) {
   int64_t mid = in * expand_ratio;
-  if (expand_ratio != 1) expand = register_module("expand", std::make_shared<ConvBnAct>(in, mid, 1, 1, 1, true));
-  dw = register_module("dw", std::make_shared<ConvBnAct>(mid, mid, kernel, stride, static_cast<int>(mid), true));
+  if (expand_ratio != 1) expand = register_module("expand", std::make_shared<ConvBnAct>(in, mid, 1, 1, 1, true, folded));
+  dw = register_module("dw", std::make_shared<ConvBnAct>(mid, mid, kernel, stride, static_cast<int>(mid), true, folded));
   se = register_module("se", std::make_shared<SqueezeExcite>(mid, std::max<int64_t>(1, in / 4)));
-  project = register_module("project", std::make_shared<ConvBnAct>(mid, out, 1, 1, 1, false));
+  project = register_module("project", std::make_shared<ConvBnAct>(mid, out, 1, 1, 1, false, folded));
 }
 
 Tensor MBConv::forward(const Tensor& x, const Generated* gen) const {
@@ -62,21 +62,21 @@ const StageSpec kStages[] = {{3, 1, 1, 16, 1},  {3, 2, 6, 24, 2},  {5, 2, 6, 40,
                              {3, 1, 6, 320, 1}};
 }  // namespace
 
-ConvNetTower::ConvNetTower(const ConvNetConfig& cfg, int64_t embed) {
+ConvNetTower::ConvNetTower(const ConvNetConfig& cfg, int64_t embed, bool folded) {
   int64_t c = round8(32 * cfg.width);
-  stem = register_module("stem", std::make_shared<ConvBnAct>(3, c, 3, 2, 1, true));
+  stem = register_module("stem", std::make_shared<ConvBnAct>(3, c, 3, 2, 1, true, folded));
   blocks = register_module("blocks", std::make_shared<ModuleList>());
   for (const StageSpec& s : kStages) {
     auto stage = blocks->append(std::make_shared<ModuleList>());
     int64_t out = round8(s.channels * cfg.width);
     int64_t repeats = static_cast<int64_t>(std::ceil(s.repeats * cfg.depth));
     for (int64_t j = 0; j < repeats; ++j) {
-      stage->append(std::make_shared<MBConv>(c, out, s.kernel, j == 0 ? s.stride : 1, s.expand));
+      stage->append(std::make_shared<MBConv>(c, out, s.kernel, j == 0 ? s.stride : 1, s.expand, folded));
       c = out;
     }
   }
   int64_t c_head = round8(1280 * cfg.width);
-  head = register_module("head", std::make_shared<ConvBnAct>(c, c_head, 1, 1, 1, true));
+  head = register_module("head", std::make_shared<ConvBnAct>(c, c_head, 1, 1, 1, true, folded));
   proj = register_module("proj", std::make_shared<Linear>(c_head, embed, false));
 }
 
@@ -90,18 +90,25 @@ Tensor ConvNetTower::forward(const Tensor& images, const Generated* gen) const {
   return proj->forward(global_avg_pool(x));
 }
 
-std::vector<GeneratedNorm*> ConvNetTower::generated_norms() {
-  std::vector<GeneratedNorm*> out{&stem->bn->generated};
+std::vector<ConvBnAct*> ConvNetTower::conv_bn_layers() {
+  std::vector<ConvBnAct*> out{stem.get()};
   for (size_t i = 0; i < blocks->size(); ++i) {
     auto stage = blocks->at<ModuleList>(i);
     for (size_t j = 0; j < stage->size(); ++j) {
       auto b = stage->at<MBConv>(j);
-      if (b->expand) out.push_back(&b->expand->bn->generated);
-      out.push_back(&b->dw->bn->generated);
-      out.push_back(&b->project->bn->generated);
+      if (b->expand) out.push_back(b->expand.get());
+      out.push_back(b->dw.get());
+      out.push_back(b->project.get());
     }
   }
-  out.push_back(&head->bn->generated);
+  out.push_back(head.get());
+  return out;
+}
+
+std::vector<GeneratedNorm*> ConvNetTower::generated_norms() {
+  std::vector<GeneratedNorm*> out;
+  for (ConvBnAct* l : conv_bn_layers())
+    if (l->bn) out.push_back(&l->bn->generated);  // a folded tower has none
   return out;
 }
 

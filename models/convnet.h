@@ -10,13 +10,14 @@ namespace hc {
 // SPEC 1.1's channel rounding: max(8, floor((v+4)/8)*8), plus 8 if below 0.9 v.
 int64_t round8(double v);
 
-// conv, BN, optional SiLU: names "conv", "bn".
+// conv, BN, optional SiLU: names "conv", "bn". Folded (an exported classifier, SPEC 1.7): the BN
+// is gone and the conv has a bias that absorbed it.
 class ConvBnAct : public Module {
  public:
-  ConvBnAct(int64_t in, int64_t out, int kernel, int stride, int groups, bool act);
+  ConvBnAct(int64_t in, int64_t out, int kernel, int stride, int groups, bool act, bool folded = false);
   Tensor forward(const Tensor& x, const Generated* gen) const;
   std::shared_ptr<Conv2d> conv;
-  std::shared_ptr<BatchNorm2d> bn;
+  std::shared_ptr<BatchNorm2d> bn;  // null when folded
   bool act;
 };
 
@@ -30,7 +31,7 @@ class SqueezeExcite : public Module {
 
 class MBConv : public Module {
  public:
-  MBConv(int64_t in, int64_t out, int kernel, int stride, int64_t expand_ratio);
+  MBConv(int64_t in, int64_t out, int kernel, int stride, int64_t expand_ratio, bool folded = false);
   Tensor forward(const Tensor& x, const Generated* gen) const;
   std::shared_ptr<ConvBnAct> expand;  // null when expand_ratio == 1
   std::shared_ptr<ConvBnAct> dw;
@@ -41,9 +42,11 @@ class MBConv : public Module {
 
 class ConvNetTower : public ImageTower {
  public:
-  ConvNetTower(const ConvNetConfig& cfg, int64_t embed);
+  ConvNetTower(const ConvNetConfig& cfg, int64_t embed, bool folded = false);
   Tensor forward(const Tensor& images, const Generated* gen) const override;
   std::vector<GeneratedNorm*> generated_norms() override;
+  // Every conv-BN pair in module order (the order of generated_norms()).
+  std::vector<ConvBnAct*> conv_bn_layers();
 
   std::shared_ptr<ConvBnAct> stem;
   std::shared_ptr<ModuleList> blocks;  // blocks.{stage}.{block}

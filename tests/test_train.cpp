@@ -184,6 +184,27 @@ TEST_CASE("train and eval on your own images: a captions TSV and a class folder,
   REQUIRE_MESSAGE(r.status == 0, r.out);
   nlohmann::json j = nlohmann::json::parse(r.out);
   CHECK(j["n"].get<int64_t>() == 12);
+  // Export a standalone classifier and classify the test folder with it.
+  std::ofstream(root + "/classes.txt") << "red square\nblue circle\n";
+  r = cli("export --ckpt " + root + "/run/last.safetensors --classes " + root + "/classes.txt -o " + root + "/clf.safetensors");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  CHECK(nlohmann::json::parse(r.out)["folded_batch_norms"].get<bool>());
+  write_file(root + "/test/red_square/zz_broken.png", std::string("garbage"));
+  r = cli("classify --model " + root + "/clf.safetensors --json --topk 2 " + root + "/test/red_square " + root +
+          "/test/blue_circle");
+  CHECK(r.status == 1);  // the broken image is reported, the others classified
+  CHECK(r.out.find("zz_broken.png") != std::string::npos);
+  int lines = 0;
+  for (size_t at = 0; (at = r.out.find("{\"image\"", at)) != std::string::npos; ++at) {
+    nlohmann::json j = nlohmann::json::parse(r.out.substr(at, r.out.find('\n', at) - at));
+    REQUIRE(j["top"].size() == 2);
+    double soft = j["top"][0]["softmax"].get<double>() + j["top"][1]["softmax"].get<double>();
+    CHECK(soft == doctest::Approx(1.0).epsilon(1e-6));
+    CHECK(j["top"][0]["prob"].get<double>() >= 0);
+    CHECK(j["top"][0]["prob"].get<double>() <= 1);
+    ++lines;
+  }
+  CHECK(lines == 12);
   // --on-corrupt fail stops at the broken image and names it.
   r = cli("train --image convnet-nano --image-size 32 --text text-nano --hyper none --data tsv:" + root +
           "/captions.tsv --steps 3 --batch 6 --threads 2 --on-corrupt fail --out " + root + "/run2");

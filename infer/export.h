@@ -1,0 +1,34 @@
+// A standalone zero-shot classifier (SPEC 1.6, 1.7): one pass of the text tower and the
+// hypernetwork builds the class matrix and the adapted image tower; for the ConvNet every batch norm
+// (with its generated γ, β and running statistics) is folded into the preceding convolution,
+// W' = W·γ/√(σ²+ε), b' = β − γ·μ/√(σ²+ε); for the ViT the generated γ, β become the layer-norm
+// parameters. The file holds the image tower, the class matrix, t, b and the class names: no text
+// tower, no hypernetwork.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "data/tokenizer.h"
+#include "models/hyperclip.h"
+
+namespace hc {
+
+struct Classifier {
+  ModelConfig config;  // the image tower's and E; mode records what was exported
+  std::vector<std::string> class_names;
+  std::shared_ptr<ImageTower> visual;  // folded (ConvNet) or adapted (ViT), evaluation mode
+  Tensor classes;                      // [K, E], L2-normalised rows
+  Tensor logit_scale, logit_bias;      // t' and b
+  // Cosine similarities [n, K] of images [n, 3, S, S].
+  Tensor cosines(const Tensor& images) const;
+};
+
+// Builds the classifier from a trained model (any mode) for the given classes and templates.
+Classifier build_classifier(HyperClip& model, const Tokenizer& tok, const std::vector<std::string>& class_names,
+                            const std::vector<std::string>& templates);
+void save_classifier(const std::string& path, const Classifier& c);  // atomic safetensors
+// Any damage (truncated file, another format or version, missing tensors) is an error naming the file.
+Classifier load_classifier(const std::string& path);
+
+}  // namespace hc

@@ -1,0 +1,104 @@
+// The exported classifier computes what the full model computes (hypernetwork in the loop), with
+// batch norms folded into the convolutions (SPEC 1.7).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <unistd.h>
+
+#include "core/grad_mode.h"
+#include "infer/export.h"
+#include "data/safetensors.h"
+#include "infer/zeroshot.h"
+#include "tests/op_registry.h"
+
+using namespace hc;
+
+namespace {
+
+ModelConfig small(const std::string& image, Mode mode, int64_t vocab) {
+  ModelConfig c;
+  c.image = image_preset(image);
+  c.image.image_size = 32;
+  c.text = {64, 1, 2, 12};
+  c.hyper = {64, 1, 2, 32};
+  c.embed = 32;
+  c.vocab = vocab;
+  c.mode = mode;
+  return c;
+}
+
+// A model as after training: non-zero hypernetwork output layer and running statistics.
+void randomise(HyperClip& m) {
+  NoGradGuard ng;
+  Generator g(11);
+  for (auto& [name, p] : m.named_parameters())
+    if (name.rfind("hyper.output.", 0) == 0) fill_normal(p, g, 0.05);
+  for (auto& [name, b] : m.named_buffers()) {
+    if (name.find("running_mean") != std::string::npos) fill_normal(b, g, 0.3);
+    else fill_uniform(b, g, 0.5, 2.0);
+  }
+}
+
+double rel_diff(const Tensor& a, const Tensor& b) {
+  std::vector<double> av = a.to_vector(), bv = b.to_vector();
+  double d = 0, s = 0;
+  for (size_t i = 0; i < av.size(); ++i) d = std::max(d, std::fabs(av[i] - bv[i])), s = std::max(s, std::fabs(bv[i]));
+  return d / s;
+}
+
+}  // namespace
+
+TEST_CASE("export: the classifier's logits equal the full model's, ConvNet (folded) and ViT") {
+  Tokenizer tok = Tokenizer::train({"a photo of a red circle", "a blue square", "a green star"}, 300);
+  std::vector<std::string> classes = {"red circle", "blue square", "green star", "cat"};
+  std::vector<std::string> templates = {"a photo of a {}.", "a {}"};
+  for (const char* image : {"convnet-nano", "vit-nano"})
+    for (Mode mode : {Mode::Hyper, Mode::Baseline, Mode::Token}) {
+      CAPTURE(image);
+      CAPTURE(mode_name(mode));
+      HyperClip m(small(image, mode, tok.vocab_size()));
+      m.init_parameters(3);
+      randomise(m);
+      Tensor images = test::randn({5, 3, 32, 32}, 4).to(DType::F32);
+      // The full model: class matrix, hypernetwork on it, adapted image tower, cosines.
+      m.eval();
+      NoGradGuard ng;
+      Tensor W = class_embeddings(m, tok, classes, templates);
+      Tensor full = matmul(m.encode_image(images, m.generate(W, 0)), W, false, true);
+      Classifier c = build_classifier(m, tok, classes, templates);
+      if (std::string(image) == "convnet-nano") CHECK(c.visual->named_buffers().empty());  // no norm layers left
+      double err = rel_diff(c.cosines(images), full);
+      CHECK(err <= 1e-5);
+      std::printf("export %s %s: max rel diff %.2e\n", image, mode_name(mode), err);
+      // Save and load: the same numbers from the file.
+      std::string path = "/tmp/hyperclip_export_test_" + std::to_string(::getpid()) + ".safetensors";
+      save_classifier(path, c);
+      Classifier back = load_classifier(path);
+      CHECK(back.class_names == classes);
+      CHECK(rel_diff(back.cosines(images), full) <= 1e-5);
+      std::remove(path.c_str());
+    }
+}
+
+TEST_CASE("export: damaged or foreign classifier files are clear errors") {
+  Tokenizer tok = Tokenizer::train({"a cat"}, 260);
+  HyperClip m(small("convnet-nano", Mode::Hyper, tok.vocab_size()));
+  m.init_parameters(1);
+  std::string path = "/tmp/hyperclip_export_bad_" + std::to_string(::getpid()) + ".safetensors";
+  save_classifier(path, build_classifier(m, tok, {"cat", "dog"}, {"a {}"}));
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() - 100);
+  CHECK_THROWS_WITH_AS(load_classifier(path), doctest::Contains("truncated"), Error);
+  std::string other = bytes;
+  size_t at = other.find("\"version\":\"1\"");
+  REQUIRE(at != std::string::npos);
+  other[at + 11] = '9';
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << other;
+  CHECK_THROWS_WITH_AS(load_classifier(path), doctest::Contains("classifier version '9'"), Error);
+  write_safetensors(path, {{"w", Tensor::zeros({1})}});
+  CHECK_THROWS_WITH_AS(load_classifier(path), doctest::Contains("not a hyperclip classifier"), Error);
+  std::remove(path.c_str());
+}
