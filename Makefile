@@ -26,6 +26,7 @@ endif
 LIB_SRC  := $(wildcard core/*.cpp ops/*.cpp ops/cpu/*.cpp models/*.cpp train/*.cpp infer/*.cpp data/*.cpp)
 CLI_SRC  := $(wildcard cli/*.cpp)
 TEST_SRC := $(wildcard tests/*.cpp)
+BENCH_SRC := $(wildcard bench/*.cpp)
 CU_SRC   :=
 ifeq ($(CUDA),1)
   CU_SRC   := $(wildcard core/*.cu ops/cuda/*.cu)
@@ -37,9 +38,10 @@ endif
 LIB_OBJ  := $(LIB_SRC:%.cpp=$(BUILD)/obj/%.o) $(CU_SRC:%.cu=$(BUILD)/obj/%.cu.o)
 CLI_OBJ  := $(CLI_SRC:%.cpp=$(BUILD)/obj/%.o)
 TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/obj/%.o)
+BENCH_BIN := $(BENCH_SRC:bench/%.cpp=$(BUILD)/%)
 
-.PHONY: all test asan-test clean
-all: $(BUILD)/libhyperclip.a $(BUILD)/hyperclip
+.PHONY: all test asan-test clean bench-classify
+all: $(BUILD)/libhyperclip.a $(BUILD)/hyperclip $(BENCH_BIN)
 
 $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)
@@ -54,6 +56,9 @@ $(BUILD)/libhyperclip.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/hyperclip: $(CLI_OBJ) $(BUILD)/libhyperclip.a
+	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench_%: $(BUILD)/obj/bench/bench_%.o $(BUILD)/libhyperclip.a
 	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Test objects link directly so that their static op-case registrations are kept.
@@ -76,3 +81,10 @@ clean:
 .PHONY: demo
 demo: $(BUILD)/hyperclip
 	bash tools/demo.sh
+
+# Exported-classifier inference against PyTorch eval mode, same thread count, one run (JSON lines).
+# PyTorch runs without the machine's OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE pins (they slow it).
+BENCH_THREADS ?= 2
+bench-classify: $(BUILD)/bench_classifier
+	OMP_NUM_THREADS=$(BENCH_THREADS) ./$(BUILD)/bench_classifier --threads $(BENCH_THREADS)
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=$(BENCH_THREADS) /usr/bin/python3 bench/torch_classifier.py --threads $(BENCH_THREADS)

@@ -184,7 +184,7 @@ template <class T>
 void general_forward(const T* x, const T* w, const T* bias, const Geometry& g, T* y) {
   int64_t ohw = g.OH * g.OW;
   int threads = image_threads(g.N);
-#pragma omp parallel num_threads(threads)
+#pragma omp parallel num_threads(threads) if (threads > 1)
   {
     std::vector<T> col(g.pointwise() ? 0 : g.K * ohw);
 #pragma omp for schedule(static)
@@ -212,7 +212,7 @@ void general_backward(const T* x, const T* w, const T* dy, const Geometry& g, T*
   int threads = image_threads(g.N);
   // Per-thread weight-gradient partials, added in thread order afterwards.
   std::vector<std::vector<T>> dw_part(dw ? threads : 0, std::vector<T>(dw ? wsize : 0, T(0)));
-#pragma omp parallel num_threads(threads)
+#pragma omp parallel num_threads(threads) if (threads > 1)
   {
     int t = omp_get_thread_num();
     std::vector<T> col(g.pointwise() ? 0 : g.K * ohw), dcol(g.pointwise() ? 0 : g.K * ohw);
