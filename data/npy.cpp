@@ -1,5 +1,7 @@
 #include "data/npy.h"
 
+#include "data/atomic_file.h"
+
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -19,24 +21,15 @@ void write_npy(const std::string& path, const Tensor& t) {
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    HC_CHECK(out, tmp, ": cannot create");
-    out.write("\x93NUMPY\x01\x00", 8);
-    uint16_t len = static_cast<uint16_t>(header.size());
-    char lb[2] = {static_cast<char>(len & 0xff), static_cast<char>(len >> 8)};
-    out.write(lb, 2);
-    out.write(header.data(), static_cast<std::streamsize>(header.size()));
-    Tensor host = t.to(Device::CPU);
-    out.write(static_cast<const char*>(host.raw_data()), static_cast<std::streamsize>(host.numel() * 4));
-    out.flush();
-    HC_CHECK(out, path, ": write failed; nothing was replaced");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw Error(cat(path, ": cannot rename the finished file into place"));
-  }
+  AtomicFile out(path);
+  out.write("\x93NUMPY\x01\x00", 8);
+  uint16_t len = static_cast<uint16_t>(header.size());
+  unsigned char lb[2] = {static_cast<unsigned char>(len & 0xff), static_cast<unsigned char>(len >> 8)};
+  out.write(lb, 2);
+  out.write(header);
+  Tensor host = t.to(Device::CPU);
+  out.write(host.raw_data(), static_cast<size_t>(host.numel()) * 4);
+  out.commit();
 }
 
 Tensor read_npy(const std::string& path) {

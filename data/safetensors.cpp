@@ -1,7 +1,6 @@
 #include "data/safetensors.h"
 
-#include <fcntl.h>
-#include <unistd.h>
+#include "data/atomic_file.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -167,52 +166,17 @@ void write_safetensors(const std::string& path,
   std::string header = h.dump();
   header.append((8 - header.size() % 8) % 8, ' ');  // keep the data 8-byte aligned
 
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  HC_CHECK(fd >= 0, tmp, ": cannot create (", std::strerror(errno), ")");
-  auto write_all = [&](const void* data, size_t n) {
-    const char* p = static_cast<const char*>(data);
-    while (n > 0) {
-      ssize_t w = ::write(fd, p, n);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) {
-        int err = errno;
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        throw Error(cat(path, ": write failed (", std::strerror(err), "); nothing was replaced"));
-      }
-      p += w;
-      n -= static_cast<size_t>(w);
-    }
-  };
+  AtomicFile out(path);
   unsigned char len_bytes[8];
   uint64_t len = header.size();
   for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<unsigned char>(len >> (8 * i));
-  write_all(len_bytes, 8);
-  write_all(header.data(), header.size());
+  out.write(len_bytes, 8);
+  out.write(header);
   for (auto& [name, t] : tensors) {
     Tensor host = t.to(Device::CPU);
-    write_all(host.raw_data(), static_cast<size_t>(host.numel()) * dtype_size(host.dtype()));
+    out.write(host.raw_data(), static_cast<size_t>(host.numel()) * dtype_size(host.dtype()));
   }
-  if (::fsync(fd) != 0) {
-    int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw Error(cat(path, ": fsync failed (", std::strerror(err), "); nothing was replaced"));
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    throw Error(cat(path, ": rename failed (", std::strerror(err), "); nothing was replaced"));
-  }
-  // Make the rename itself durable.
-  std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
-  int dfd = ::open(dir.empty() ? "/" : dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  out.commit();
 }
 
 }  // namespace hc

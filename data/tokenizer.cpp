@@ -1,7 +1,7 @@
 #include "data/tokenizer.h"
 
-#include <fcntl.h>
-#include <unistd.h>
+#include "data/atomic_file.h"
+
 
 #include <algorithm>
 #include <cerrno>
@@ -311,38 +311,9 @@ Tokenizer Tokenizer::from_string(const std::string& s, const std::string& source
 }
 
 void Tokenizer::save(const std::string& path) const {
-  const std::string text = to_string();
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  HC_CHECK(fd >= 0, tmp, ": cannot create (", std::strerror(errno), ")");
-  auto fail = [&](const char* what) {
-    int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw Error(cat(path, ": ", what, " failed (", std::strerror(err), "); nothing was replaced"));
-  };
-  const char* p = text.data();
-  size_t n = text.size();
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) fail("write");
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  if (::fsync(fd) != 0) fail("fsync");
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    throw Error(cat(path, ": rename failed (", std::strerror(err), "); nothing was replaced"));
-  }
-  std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
-  int dfd = ::open(dir.empty() ? "/" : dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  AtomicFile out(path);
+  out.write(to_string());
+  out.commit();
 }
 
 Tokenizer Tokenizer::load(const std::string& path) {

@@ -9,27 +9,11 @@
 #include <sys/wait.h>
 
 #include "models/hyperclip.h"
+#include "tests/cli_runner.h"
 
 using namespace hc;
-
-struct RunResult {
-  int status = -1;
-  std::string out;  // stdout and stderr together
-};
-
-static RunResult run_cli(const std::string& args) {
-  const char* bin = std::getenv("HYPERCLIP_BIN");
-  std::string cmd = std::string(bin ? bin : "./build/hyperclip") + " " + args + " 2>&1";
-  RunResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using hc_test::RunResult;
+using hc_test::run_cli;
 
 TEST_CASE("cli: params prints the counts for every preset combination") {
   for (const std::string& image : image_preset_names())

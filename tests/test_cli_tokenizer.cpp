@@ -10,35 +10,19 @@
 #include <unistd.h>
 
 #include "data/tokenizer.h"
+#include "tests/cli_runner.h"
 
 using namespace hc;
+using hc_test::RunResult;
+using hc_test::run_cli;
 
 namespace {
-
-struct RunResult {
-  int status = -1;
-  std::string out;  // stdout and stderr together
-};
 
 std::string temp_path(const std::string& name) {
   return "/tmp/hyperclip_test_" + std::to_string(::getpid()) + "_" + name;
 }
 
 }  // namespace
-
-static RunResult run_cli(const std::string& args, bool with_stderr = true) {
-  const char* bin = std::getenv("HYPERCLIP_BIN");
-  std::string cmd = std::string(bin ? bin : "./build/hyperclip") + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
-  RunResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
 
 static void write_file(const std::string& path, const std::string& content) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);

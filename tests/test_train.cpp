@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "tests/cli_runner.h"
 #include "tests/data_test_util.h"
 #include "data/npy.h"
 #include "train/checkpoint.h"
@@ -20,24 +21,8 @@ using namespace hc_test;
 
 namespace {
 
-struct Run {
-  int status = -1;
-  std::string out;
-};
-
-Run cli(const std::string& args) {
-  const char* bin = std::getenv("HYPERCLIP_BIN");
-  std::string cmd = std::string(bin ? bin : "./build/hyperclip") + " " + args + " 2>&1";
-  Run r;
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using Run = hc_test::RunResult;
+Run cli(const std::string& args) { return hc_test::run_cli(args); }
 
 std::string temp_dir(const std::string& name) {
   std::string d = "/tmp/hyperclip_train_test_" + std::to_string(::getpid()) + "_" + name;

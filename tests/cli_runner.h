@@ -1,0 +1,32 @@
+// Runs build/hyperclip as a user would (the Makefile passes its path in HYPERCLIP_BIN) and
+// captures its output and exit status, for the command-line tests.
+#pragma once
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace hc_test {
+
+struct RunResult {
+  int status = -1;
+  std::string out;  // stdout, and stderr too unless asked otherwise
+};
+
+inline RunResult run_cli(const std::string& args, bool with_stderr = true) {
+  const char* bin = std::getenv("HYPERCLIP_BIN");
+  std::string cmd = std::string(bin ? bin : "./build/hyperclip") + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
+  RunResult r;
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+}  // namespace hc_test
