@@ -37,12 +37,14 @@ done
 # The comparison table (eval prints {"data": ..., "n": ..., "top1": ..., "top5": ...} per line).
 field() { sed -n "s/.*\"$2\":\([^,}]*\).*/\1/p" <<<"$1"; }
 echo
+{
 printf '| task | baseline top-1 | HyperCLIP top-1 | baseline top-5 | HyperCLIP top-5 |\n'
 printf '|---|---|---|---|---|\n'
 paste -d '\n' "$OUT/baseline/eval.jsonl" "$OUT/hyper/eval.jsonl" | while read -r b && read -r h; do
   task=$(sed -n 's/.*"data":"synthetic:\([^"]*\)".*/\1/p' <<<"$b")
   printf '| %s | %.3f | %.3f | %.3f | %.3f |\n' "$task" "$(field "$b" top1)" "$(field "$h" top1)" \
     "$(field "$b" top5)" "$(field "$h" top5)"
-done | tee "$OUT/table.md"
+done
+} | tee "$OUT/table.md"
 echo
 echo "wall time: baseline $(cat "$OUT/baseline/wall_s")s, hyper $(cat "$OUT/hyper/wall_s")s, total $(( $(date +%s) - start ))s"
