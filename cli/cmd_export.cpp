@@ -21,31 +21,43 @@ namespace hc::cli {
 
 static const char* kExportHelp =
     "usage: hyperclip export --ckpt CKPT --classes FILE [--templates FILE] -o classifier.safetensors\n"
+    "       hyperclip export --ckpt CKPT (--image-only | --text-only) -o encoder.safetensors\n"
     "\n"
     "Runs the text tower and (for HyperCLIP) the hypernetwork once on the classes, folds every batch\n"
     "norm of a ConvNet tower into its convolution (a ViT keeps its adapted layer norms) and writes the\n"
     "image tower, the K x E class matrix, t, b and the class names. Prints a JSON summary.\n"
     "  --classes    one class name per line\n"
-    "  --templates  one prompt per line with {} for the class (default: CLIP's 18 CIFAR templates)\n";
+    "  --templates  one prompt per line with {} for the class (default: CLIP's 18 CIFAR templates)\n"
+    "  --image-only the image tower as trained (batch norms folded), for `embed --model --images`\n"
+    "  --text-only  the text tower and the tokenizer, for `embed --model --texts`\n";
 
 int cmd_export(int argc, char** argv) {
-  Args a(argc, argv, {"ckpt", "classes", "templates", "output", "threads"}, {"help"});
+  Args a(argc, argv, {"ckpt", "classes", "templates", "output", "threads"}, {"help", "image-only", "text-only"});
   if (a.flag("help")) {
     std::printf("%s", kExportHelp);
     return 0;
   }
   if (a.has("threads")) omp_set_num_threads(static_cast<int>(a.get_int("threads")));
   std::string ckpt = a.get("ckpt"), out = a.get("output");
+  HC_CHECK(!(a.flag("image-only") && a.flag("text-only")), "give at most one of --image-only and --text-only");
   Checkpoint info = read_checkpoint_info(ckpt);
   HyperClip model(info.config);
   load_checkpoint_weights(ckpt, model, nullptr);
-  std::vector<std::string> classes = load_class_names(a.get("classes"));
+  if (a.flag("text-only")) {
+    save_text_encoder(out, model, info.tokenizer);
+    std::printf("%s\n", nlohmann::json{{"output", out}, {"kind", "text-encoder"},
+                                       {"text_parameters", model.text->parameter_count()}}.dump().c_str());
+    return 0;
+  }
+  std::vector<std::string> classes;
+  if (!a.flag("image-only")) classes = load_class_names(a.get("classes"));
   std::vector<std::string> templates = a.has("templates") ? load_templates(a.get("templates")) : cifar_templates();
   Classifier c = build_classifier(model, info.tokenizer, classes, templates);
   save_classifier(out, c);
   struct stat st;
   ::stat(out.c_str(), &st);
   std::printf("%s\n", nlohmann::json{{"output", out},
+                                     {"kind", classes.empty() ? "image-encoder" : "classifier"},
                                      {"classes", classes.size()},
                                      {"mode", mode_name(info.config.mode)},
                                      {"folded_batch_norms", info.config.image.kind == "convnet"},
@@ -98,6 +110,7 @@ int cmd_classify(int argc, char** argv) {
   if (a.has("threads")) omp_set_num_threads(static_cast<int>(a.get_int("threads")));
   Classifier c = load_classifier(a.get("model"));
   int64_t K = static_cast<int64_t>(c.class_names.size());
+  HC_CHECK(K > 0, a.get("model"), ": holds no classes (an --image-only export); export with --classes to classify");
   int64_t topk = std::min<int64_t>(a.get_int("topk", 5), K), batch = std::max<int64_t>(1, a.get_int("batch", 64));
   HC_CHECK(!a.positional().empty(), "give at least one image or folder");
   std::vector<std::string> paths;

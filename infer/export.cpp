@@ -34,8 +34,14 @@ Classifier build_classifier(HyperClip& model, const Tokenizer& tok, const std::v
   Classifier c;
   c.config = model.config();
   c.class_names = class_names;
-  c.classes = class_embeddings(model, tok, class_names, templates);  // [K, E]
-  Tensor gen = model.generate(c.classes, 0);                          // [1, P] or undefined
+  // No classes: an image encoder for embedding use, the tower as trained (no generated offsets).
+  Tensor gen;
+  if (class_names.empty()) {
+    c.classes = Tensor::zeros({0, c.config.embed});
+  } else {
+    c.classes = class_embeddings(model, tok, class_names, templates);  // [K, E]
+    gen = model.generate(c.classes, 0);                                 // [1, P] or undefined
+  }
   std::vector<double> p = gen.defined() ? gen.to_vector() : std::vector<double>();
   c.logit_scale = model.logit_scale.clone();
   c.logit_bias = model.logit_bias.clone();
@@ -111,6 +117,48 @@ void save_classifier(const std::string& path, const Classifier& c) {
                      {"model", config_to_json(c.config)},
                      {"folded", c.config.image.kind == "convnet" ? "true" : "false"},
                      {"class_names", nlohmann::json(c.class_names).dump()}});
+}
+
+Tensor Classifier::embed(const Tensor& images) const {
+  NoGradGuard ng;
+  return l2_normalize(visual->forward(images, nullptr));
+}
+
+void save_text_encoder(const std::string& path, const HyperClip& model, const Tokenizer& tok) {
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (auto& [name, t] : model.text->state_dict()) tensors.emplace_back("text." + name, t);
+  write_safetensors(path, tensors,
+                    {{"format", "hyperclip-text-encoder"},
+                     {"version", kVersion},
+                     {"model", config_to_json(model.config())},
+                     {"tokenizer", tok.to_string()}});
+}
+
+TextEncoder load_text_encoder(const std::string& path) {
+  SafeTensors st = read_safetensors(path);
+  auto it = st.metadata.find("format");
+  HC_CHECK(it != st.metadata.end() && it->second == "hyperclip-text-encoder", path,
+           ": not a hyperclip text encoder (format '", it == st.metadata.end() ? std::string("missing") : it->second, "')");
+  HC_CHECK(st.metadata.count("version") && st.metadata.at("version") == kVersion, path,
+           ": text encoder of another version");
+  TextEncoder e;
+  e.config = config_from_json(st.metadata.at("model"), path);
+  e.tokenizer = Tokenizer::from_string(st.metadata.at("tokenizer"), path + " (tokenizer)");
+  e.text = std::make_shared<TextTower>(e.config.text, e.config.vocab, e.config.embed);
+  for (auto& [name, t] : e.text->state_dict()) {
+    const Tensor& src = st.get("text." + name);
+    HC_CHECK(src.shape() == t.shape(), path, ": tensor 'text.", name, "' is ", src.desc(), ", expected ",
+             shape_str(t.shape()));
+    t.copy_(src);
+  }
+  return e;
+}
+
+Tensor TextEncoder::embed(const std::vector<std::string>& texts) const {
+  NoGradGuard ng;
+  Tensor tokens, eot;
+  tokenize_batch(tokenizer, texts, config.text.context, tokens, eot);
+  return l2_normalize(text->forward(tokens, eot));
 }
 
 Classifier load_classifier(const std::string& path) {

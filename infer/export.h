@@ -22,9 +22,22 @@ struct Classifier {
   Tensor logit_scale, logit_bias;      // t' and b
   // Cosine similarities [n, K] of images [n, 3, S, S].
   Tensor cosines(const Tensor& images) const;
+  // L2-normalised image embeddings [n, E].
+  Tensor embed(const Tensor& images) const;
 };
 
-// Builds the classifier from a trained model (any mode) for the given classes and templates.
+// The text tower and tokenizer alone, for text embeddings (`export --text-only`).
+struct TextEncoder {
+  ModelConfig config;
+  Tokenizer tokenizer;
+  std::shared_ptr<TextTower> text;
+  Tensor embed(const std::vector<std::string>& texts) const;  // [n, E], L2-normalised
+};
+void save_text_encoder(const std::string& path, const HyperClip& model, const Tokenizer& tok);
+TextEncoder load_text_encoder(const std::string& path);
+
+// Builds the classifier from a trained model (any mode) for the given classes and templates. With
+// no classes it is an image encoder (`export --image-only`): the tower as trained, BNs folded.
 Classifier build_classifier(HyperClip& model, const Tokenizer& tok, const std::vector<std::string>& class_names,
                             const std::vector<std::string>& templates);
 void save_classifier(const std::string& path, const Classifier& c);  // atomic safetensors

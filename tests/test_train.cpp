@@ -2,6 +2,7 @@
 // a diverging run stopped with its last checkpoint intact, and bad checkpoints refused.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -48,6 +49,14 @@ const std::string kSmall =
     "--synthetic-size 256 --batch 8 --lr 1e-3 --threads 2 --workers 2 --log-every 1 ";
 
 int64_t info_embed(const std::string& ck) { return read_checkpoint_info(ck).config.embed; }
+
+double max_abs(const Tensor& a, const Tensor& b) {
+  std::vector<double> x = a.to_vector(), y = b.to_vector();
+  REQUIRE(x.size() == y.size());
+  double m = 0;
+  for (size_t i = 0; i < x.size(); ++i) m = std::max(m, std::fabs(x[i] - y[i]));
+  return m;
+}
 
 }  // namespace
 
@@ -190,6 +199,21 @@ TEST_CASE("train and eval on your own images: a captions TSV and a class folder,
     ++lines;
   }
   CHECK(lines == 12);
+  // Encoders for embedding use: the same embeddings as from the checkpoint.
+  std::system(("rm -f " + root + "/test/red_square/zz_broken.png").c_str());
+  std::ofstream(root + "/q.txt") << "a red square\na blue circle\n";
+  REQUIRE(cli("export --ckpt " + root + "/run/last.safetensors --image-only -o " + root + "/img.safetensors").status == 0);
+  REQUIRE(cli("export --ckpt " + root + "/run/last.safetensors --text-only -o " + root + "/txt.safetensors").status == 0);
+  REQUIRE(cli("embed --model " + root + "/img.safetensors --images folder:" + root + "/test -o " + root + "/a.npy").status == 0);
+  REQUIRE(cli("embed --ckpt " + root + "/run/last.safetensors --images folder:" + root + "/test -o " + root + "/b.npy").status == 0);
+  REQUIRE(cli("embed --model " + root + "/txt.safetensors --texts " + root + "/q.txt -o " + root + "/c.npy").status == 0);
+  REQUIRE(cli("embed --ckpt " + root + "/run/last.safetensors --texts " + root + "/q.txt -o " + root + "/d.npy").status == 0);
+  CHECK(read_npy(root + "/a.npy").shape() == Shape{12, info_embed(root + "/run/last.safetensors")});
+  CHECK(max_abs(read_npy(root + "/a.npy"), read_npy(root + "/b.npy")) < 1e-5);  // folded BN = BN in eval mode
+  CHECK(max_abs(read_npy(root + "/c.npy"), read_npy(root + "/d.npy")) == 0);
+  r = cli("classify --model " + root + "/img.safetensors " + root + "/test");
+  CHECK(r.status != 0);
+  CHECK(r.out.find("holds no classes") != std::string::npos);
   // --on-corrupt fail stops at the broken image and names it.
   r = cli("train --image convnet-nano --image-size 32 --text text-nano --hyper none --data tsv:" + root +
           "/captions.tsv --steps 3 --batch 6 --threads 2 --on-corrupt fail --out " + root + "/run2");
