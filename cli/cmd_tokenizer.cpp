@@ -73,12 +73,7 @@ std::vector<std::string> read_caption_lines(const std::string& spec) {
 }
 
 int cmd_tokenizer(int argc, char** argv) {
-  // "-o FILE" is the short form of "--output FILE".
-  std::vector<std::string> storage;
-  for (int i = 0; i < argc; ++i) storage.push_back(std::strcmp(argv[i], "-o") == 0 ? "--output" : argv[i]);
-  std::vector<char*> args;
-  for (std::string& s : storage) args.push_back(s.data());
-  Args a(static_cast<int>(args.size()), args.data(), {"captions", "vocab", "output", "max-captions"}, {"help"});
+  Args a(argc, argv, {"captions", "vocab", "output", "max-captions"}, {"help"});  // -o is --output
   if (a.flag("help")) {
     std::printf("%s", kTokenizerHelp);
     return 0;

@@ -84,7 +84,6 @@ Classifier build_classifier(HyperClip& model, const Tokenizer& tok, const std::v
       folded[l]->conv->bias.copy_(Tensor::from_vector(bias, {out}, DType::F64));
     }
   } else {
-    auto full = model.visual->generated_norms();
     auto vit_full = std::dynamic_pointer_cast<VitTower>(model.visual);
     auto vit_out = std::dynamic_pointer_cast<VitTower>(c.visual);
     std::vector<std::pair<LayerNorm*, LayerNorm*>> pairs;
@@ -99,7 +98,6 @@ Classifier build_classifier(HyperClip& model, const Tokenizer& tok, const std::v
       dst_ln->weight.copy_(Tensor::from_vector(gamma, dst_ln->weight.shape(), DType::F64));
       dst_ln->bias.copy_(Tensor::from_vector(beta, dst_ln->bias.shape(), DType::F64));
     }
-    (void)full;
   }
   model.train(was_training);
   return c;

@@ -25,16 +25,14 @@ Tensor class_embeddings(const HyperClip& model, const Tokenizer& tok,
                         const std::vector<std::string>& templates) {
   HC_CHECK(!class_names.empty() && !templates.empty(), "zero-shot: need class names and templates");
   NoGradGuard ng;
-  int64_t K = static_cast<int64_t>(class_names.size()), M = static_cast<int64_t>(templates.size());
   std::vector<Tensor> rows;
-  for (int64_t k = 0; k < K; ++k) {
+  for (size_t k = 0; k < class_names.size(); ++k) {
     std::vector<std::string> texts;
     for (const std::string& t : templates) texts.push_back(fill_template(t, class_names[k]));
     Tensor tokens, eot;
     tokenize_batch(tok, texts, model.config().text.context, tokens, eot);
     Tensor e = model.encode_text(tokens, eot);           // [M, E], each normalised
     rows.push_back(reshape(mean(e, {0}), {1, -1}));      // average over templates
-    (void)M;
   }
   return l2_normalize(concat(rows, 0));  // [K, E]
 }
