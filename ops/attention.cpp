@@ -1,6 +1,7 @@
 // attention: fused scaled dot-product attention with an optional causal mask.
 #include <cmath>
 
+#include "core/flops.h"
 #include "core/tape.h"
 #include "ops/ops.h"
 
@@ -20,6 +21,8 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal)
   HC_CHECK(T > 0 && S > 0 && Dh > 0, "attention: empty input ", q.desc(), " / ", k.desc());
   double scale = 1.0 / std::sqrt(static_cast<double>(Dh));
   Tensor out = empty_like_shape(q, q.shape()), aux;
+  // Q Kᵀ and P V: two products of 2·T·S·Dh per head (the causal mask is not discounted).
+  count_flops(2.0 * 2.0 * B * H * T * S * Dh);
   q.backend().attention(q, k, v, causal, scale, out, aux);
   return record("attention", out, {q, k, v}, {q, k, v, out, aux},
                 [causal, scale](const Node& n, const Tensor& g, const std::vector<bool>& needs) {

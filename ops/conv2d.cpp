@@ -1,4 +1,5 @@
 // conv2d: 2-D convolution with stride, zero padding and groups (depthwise when groups == Cin).
+#include "core/flops.h"
 #include "core/tape.h"
 #include "ops/ops.h"
 
@@ -27,6 +28,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
   p.pad_h = p.pad_w = padding;
   p.groups = groups;
   Tensor y = empty_like_shape(x, {N, Cout, OH, OW});
+  // Each output element is a dot product over Cin/groups·KH·KW inputs.
+  count_flops(2.0 * N * Cout * OH * OW * (Cin / groups) * KH * KW);
   x.backend().conv2d(x, weight, bias, p, y);
   return record("conv2d", y, {x, weight, bias}, {x, weight},
                 [p](const Node& n, const Tensor& g, const std::vector<bool>& needs) {

@@ -1,4 +1,5 @@
 // matmul (batched) and linear.
+#include "core/flops.h"
 #include "core/tape.h"
 #include "ops/ops.h"
 
@@ -26,6 +27,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   out_shape.push_back(N);
   Tensor out = empty_like_shape(a, out_shape);
   Tensor out3 = as_batched(out, B);
+  count_flops(2.0 * B * M * N * K);
   a.backend().matmul(as_batched(a, B), trans_a, as_batched(b, b.dim() == 2 ? 1 : B), trans_b, 1.0,
                      0.0, out3);
   return record("matmul", out, {a, b}, {a, b},

@@ -1,0 +1,246 @@
+// hyperclip bench (SPEC §4, §5): training throughput of a benchmark configuration on random
+// in-memory data, as one JSON line. bench/torch_bench.py measures PyTorch the same way.
+//
+// What one step is: exactly train_step (forward, backward, global-norm clipping, AdamW, the
+// logit-scale clamp), the same code `hyperclip train` runs, on one fixed random batch.
+//
+// Fields:
+//   images_per_s            batch / median step time
+//   step_ms                 median wall time of the timed steps (after `--warmup` untimed ones)
+//   peak_rss_mb             the process's peak resident memory (VmHWM) after the timed steps,
+//                           before the matrix-product peak is measured
+//   model_gflops_per_image  matrix-product FLOPs of one training step per image: the forward
+//                           products (every conv, linear, matmul and attention's QKᵀ and PV in all
+//                           three towers and the loss, counted by core/flops.h) times 3, for the
+//                           forward and the two backward products (input and weight gradients).
+//                           The hypernetwork runs once per batch; its share is divided by the batch.
+//   peak_gflops             best of 20 n×n single-precision products through the engine's own
+//                           matmul kernel (Eigen), on the same threads, in the same process
+//   mfu                     model_gflops_per_image · images_per_s / peak_gflops
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "core/backend.h"
+#include "core/flops.h"
+#include "core/grad_mode.h"
+#include "core/random.h"
+#include "core/tape.h"
+#include "models/hyperclip.h"
+#include "train/step.h"
+
+namespace hc::cli {
+
+static const char* kBenchHelp =
+    "usage: hyperclip bench --config cpu-convnet|cpu-vit|gpu-convnet|gpu-vit [--mode hyper|baseline|token]\n"
+    "                       [--steps N] [--warmup N] [--threads N] [--device cpu|cuda]\n"
+    "                       [--precision fp32|bf16] [--batch B] [--seed S]\n"
+    "\n"
+    "Times training steps (forward, backward, gradient clipping, AdamW) of a SPEC §4 benchmark\n"
+    "configuration on one random in-memory batch and prints one JSON line: images_per_s, step_ms\n"
+    "(median), peak_rss_mb, model_gflops_per_image (matrix-product FLOPs of forward + backward),\n"
+    "peak_gflops (a matrix-multiply peak measured in the same run) and mfu.\n"
+    "\n"
+    "  --mode      hyper (default), baseline (no hypernetwork) or token\n"
+    "  --steps     timed steps (default 10); --warmup untimed steps before them (default 2)\n"
+    "  --threads   OpenMP threads (default: OpenMP's default)\n"
+    "  --batch     override the configuration's batch size\n";
+
+struct BenchConfig {
+  std::string image, text, hyper;
+  int64_t batch, embed;
+  Device device;
+};
+
+static BenchConfig bench_config(const std::string& name) {
+  if (name == "cpu-convnet") return {"convnet-nano", "text-nano", "hyper-nano", 128, 128, Device::CPU};
+  if (name == "cpu-vit") return {"vit-nano", "text-nano", "hyper-nano", 128, 128, Device::CPU};
+  if (name == "gpu-convnet") return {"convnet-b0", "text-base", "hyper-base", 256, 512, Device::CUDA};
+  if (name == "gpu-vit") return {"vit-b16", "text-base", "hyper-base", 256, 512, Device::CUDA};
+  throw Error(cat("unknown --config '", name, "' (expected cpu-convnet, cpu-vit, gpu-convnet or gpu-vit)"));
+}
+
+// Peak resident memory of this process in MiB (VmHWM of /proc/self/status).
+static double peak_rss_mb() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
+  return -1;
+}
+
+// Moves every parameter and buffer of a module to `device` in place (the handles the model and
+// the optimiser hold stay valid).
+static void move_to(Module& m, Device device) {
+  for (auto& [name, t] : m.state_dict()) {
+    if (t.device() == device) continue;
+    Tensor moved = t.to(device);
+    t.impl()->storage = moved.impl()->storage;
+    t.impl()->offset = moved.impl()->offset;
+  }
+}
+
+// Random inputs as training sees them: images N(0,1) [n,3,S,S]; each caption [SOT] random tokens
+// [EOT] with its EOT at a random position in [2, T-1], zero padding after it.
+static void random_batch(int64_t n, int64_t size, int64_t T, int64_t vocab, uint64_t seed, Device device,
+                         Tensor& images, Tensor& tokens, Tensor& eot) {
+  Generator g(seed);
+  images = Tensor::empty({n, 3, size, size});
+  fill_normal(images, g, 1.0);
+  std::vector<int32_t> tok(n * T, 0), pos(n);
+  int32_t sot = static_cast<int32_t>(vocab - 2), eot_id = static_cast<int32_t>(vocab - 1);
+  for (int64_t i = 0; i < n; ++i) {
+    int32_t e = 2 + static_cast<int32_t>(g.next_u64() % static_cast<uint64_t>(T - 2));
+    pos[i] = e;
+    tok[i * T] = sot;
+    for (int32_t j = 1; j < e; ++j) tok[i * T + j] = 1 + static_cast<int32_t>(g.next_u64() % (vocab - 3));
+    tok[i * T + e] = eot_id;
+  }
+  tokens = Tensor::from_ints(tok, {n, T});
+  eot = Tensor::from_ints(pos, {n});
+  if (device != Device::CPU) {
+    images = images.to(device);
+    tokens = tokens.to(device);
+    eot = eot.to(device);
+  }
+}
+
+using Clock = std::chrono::steady_clock;
+static double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Best GFLOP/s of a few n×n×n float32 products through the backend's matmul.
+static double matmul_peak_gflops(Device device, int64_t n, int runs) {
+  Tensor a = Tensor::empty({1, n, n}), b = Tensor::empty({1, n, n});
+  Generator g(7);
+  fill_uniform(a, g, -1, 1);
+  fill_uniform(b, g, -1, 1);
+  a = a.to(device);
+  b = b.to(device);
+  Tensor c = Tensor::empty({1, n, n}, DType::F32, device);
+  Backend& be = backend_for(device);
+  double best = 1e300;
+  for (int r = 0; r < runs + 1; ++r) {
+    be.synchronize();
+    auto t0 = Clock::now();
+    be.matmul(a, false, b, false, 1.0, 0.0, c);
+    be.synchronize();
+    if (r > 0) best = std::min(best, seconds_since(t0));  // the first run warms caches and threads
+  }
+  return 2.0 * n * n * n / best / 1e9;
+}
+
+int cmd_bench(int argc, char** argv) {
+  Args a(argc, argv, {"config", "mode", "steps", "warmup", "threads", "device", "precision", "batch", "seed"},
+         {"help"});
+  if (a.flag("help")) {
+    std::printf("%s", kBenchHelp);
+    return 0;
+  }
+  std::string config_name = a.get("config");
+  BenchConfig bc = bench_config(config_name);
+  std::string mode = a.get("mode", "hyper");
+  HC_CHECK(mode == "hyper" || mode == "baseline" || mode == "token", "--mode expects hyper, baseline or token, got '",
+           mode, "'");
+  int64_t steps = a.get_int("steps", 10), warmup = a.get_int("warmup", 2);
+  HC_CHECK(steps >= 1 && warmup >= 0, "--steps must be >= 1 and --warmup >= 0");
+  if (a.has("batch")) bc.batch = a.get_int("batch");
+  HC_CHECK(bc.batch >= 2, "--batch must be at least 2 (the loss needs negatives)");
+  std::string dev = a.get("device", device_name(bc.device));
+  HC_CHECK(dev == "cpu" || dev == "cuda", "unknown --device '", dev, "' (expected cpu or cuda)");
+  Device device = dev == "cpu" ? Device::CPU : Device::CUDA;
+  std::string precision = a.get("precision", "fp32");
+  HC_CHECK(precision == "fp32" || precision == "bf16", "--precision expects fp32 or bf16, got '", precision, "'");
+  HC_CHECK(precision == "fp32" || device == Device::CUDA,
+           "--precision bf16 is for --device cuda; the CPU backend computes in fp32 (or fp64) only");
+  if (device == Device::CUDA) {
+    std::string why;
+    HC_CHECK(cuda_available(&why), "--device cuda: ", why);
+  }
+  HC_CHECK(precision == "fp32", "--precision bf16: no bf16 kernels in this build yet");
+  int threads = static_cast<int>(a.get_int("threads", 0));
+  if (threads > 0) omp_set_num_threads(threads);
+  uint64_t seed = static_cast<uint64_t>(a.get_int("seed", 0));
+
+  ModelConfig cfg;
+  cfg.image = image_preset(bc.image);
+  cfg.text = text_preset(bc.text);
+  cfg.mode = parse_mode(mode);
+  if (cfg.mode != Mode::Baseline) cfg.hyper = hyper_preset(bc.hyper);
+  cfg.embed = bc.embed;
+  cfg.vocab = 8192;  // the bundled tokenizer's size (SPEC §3)
+
+  HyperClip model(cfg);
+  model.init_parameters(seed);
+  // A real model starts with a zero hypernetwork output layer; any values time the same.
+  move_to(model, device);
+  AdamWConfig ac;
+  ac.lr = 5e-4;
+  ac.weight_decay = 0.1;
+  AdamW optim(model.named_parameters(), ac);
+
+  Tensor images, tokens, eot;
+  random_batch(bc.batch, cfg.image.image_size, cfg.text.context, cfg.vocab, seed + 1, device, images, tokens, eot);
+
+  // FLOPs: one counting forward pass (its tape is discarded).
+  double forward_flops;
+  {
+    FlopCount count;
+    ModelOutput out = model.forward(images, tokens, eot);
+    forward_flops = count.total();
+  }
+  current_tape().clear();
+  double gflops_per_image = 3.0 * forward_flops / bc.batch / 1e9;
+
+  std::vector<double> times;
+  double loss = 0;
+  Backend& be = backend_for(device);
+  for (int64_t s = 0; s < warmup + steps; ++s) {
+    be.synchronize();
+    auto t0 = Clock::now();
+    StepResult r = train_step(model, optim, images, tokens, eot, ac.lr, 1.0);
+    be.synchronize();
+    double dt = seconds_since(t0);
+    if (s >= warmup) times.push_back(dt);
+    loss = r.loss;
+  }
+  double rss = peak_rss_mb();
+  std::vector<double> sorted = times;
+  std::sort(sorted.begin(), sorted.end());
+  double median = sorted.size() % 2 ? sorted[sorted.size() / 2]
+                                    : 0.5 * (sorted[sorted.size() / 2 - 1] + sorted[sorted.size() / 2]);
+  double ips = bc.batch / median;
+  double peak = matmul_peak_gflops(device, 1024, 20);
+
+  nlohmann::json j = {{"impl", "hyperclip"},
+                      {"config", config_name},
+                      {"mode", mode},
+                      {"device", dev},
+                      {"precision", precision},
+                      {"threads", omp_get_max_threads()},
+                      {"batch", bc.batch},
+                      {"steps", steps},
+                      {"images_per_s", ips},
+                      {"step_ms", median * 1e3},
+                      {"step_ms_min", sorted.front() * 1e3},
+                      {"peak_rss_mb", rss},
+                      {"model_gflops_per_image", gflops_per_image},
+                      {"peak_gflops", peak},
+                      {"mfu", gflops_per_image * ips / peak},
+                      {"final_loss", loss}};
+  std::printf("%s\n", j.dump().c_str());
+  return 0;
+}
+
+}  // namespace hc::cli
