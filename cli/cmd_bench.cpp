@@ -24,6 +24,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,7 @@
 #include "core/backend.h"
 #include "core/flops.h"
 #include "core/grad_mode.h"
+#include "core/profile.h"
 #include "core/random.h"
 #include "core/tape.h"
 #include "models/hyperclip.h"
@@ -54,7 +56,9 @@ static const char* kBenchHelp =
     "  --mode      hyper (default), baseline (no hypernetwork) or token\n"
     "  --steps     timed steps (default 10); --warmup untimed steps before them (default 2)\n"
     "  --threads   OpenMP threads (default: OpenMP's default)\n"
-    "  --batch     override the configuration's batch size\n";
+    "  --batch     override the configuration's batch size\n"
+    "  --profile   after the timed steps, time two more op by op and print the share of each op\n"
+    "              (forward and backward) and of the optimiser to stderr\n";
 
 struct BenchConfig {
   std::string image, text, hyper;
@@ -141,9 +145,57 @@ static double matmul_peak_gflops(Device device, int64_t n, int runs) {
   return 2.0 * n * n * n / best / 1e9;
 }
 
+// Runs `steps` more training steps (the same work as train_step) under an OpProfile and prints
+// each op's share of the time, most expensive first, then the shares per op summed over fwd/bwd.
+static void profile_steps(HyperClip& model, AdamW& optim, const Tensor& images, const Tensor& tokens,
+                          const Tensor& eot, double lr, int steps) {
+  OpProfile prof;
+  Backend& be = images.backend();
+  double total = 0;
+  for (int s = 0; s < steps; ++s) {
+    be.synchronize();
+    auto t0 = Clock::now();
+    model.zero_grad();
+    current_tape().clear();
+    prof.restart();
+    ModelOutput out = model.forward(images, tokens, eot);
+    double loss = out.loss.item();
+    prof.mark("(forward, after the last recorded op)");
+    out.loss.backward();
+    prof.mark("(backward, bookkeeping)");
+    std::vector<Tensor> params = model.parameters();
+    clip_grad_norm(params, 1.0);
+    prof.mark("optimiser: gradient clipping");
+    optim.step(lr);
+    clamp_logit_scale(model);
+    be.synchronize();
+    prof.mark("optimiser: adamw");
+    total += seconds_since(t0);
+    (void)loss;
+  }
+  std::vector<std::pair<double, std::string>> rows, by_op;
+  std::map<std::string, double> op_sum;
+  for (auto& [name, sec] : prof.seconds()) {
+    rows.push_back({sec, name});
+    bool directed = name.size() > 4 && (name.compare(name.size() - 4, 4, " fwd") == 0 ||
+                                        name.compare(name.size() - 4, 4, " bwd") == 0);
+    std::string op = directed ? name.substr(0, name.size() - 4) : name;
+    op_sum[op] += sec;
+  }
+  for (auto& [op, sec] : op_sum) by_op.push_back({sec, op});
+  std::sort(rows.rbegin(), rows.rend());
+  std::sort(by_op.rbegin(), by_op.rend());
+  std::fprintf(stderr, "profile: %d steps, %.1f ms per step\n  by op and direction:\n", steps, total / steps * 1e3);
+  for (auto& [sec, name] : rows)
+    if (sec / total >= 0.002) std::fprintf(stderr, "  %6.1f%%  %8.1f ms  %s\n", 100 * sec / total, sec / steps * 1e3, name.c_str());
+  std::fprintf(stderr, "  by op (fwd + bwd):\n");
+  for (auto& [sec, name] : by_op)
+    if (sec / total >= 0.002) std::fprintf(stderr, "  %6.1f%%  %8.1f ms  %s\n", 100 * sec / total, sec / steps * 1e3, name.c_str());
+}
+
 int cmd_bench(int argc, char** argv) {
   Args a(argc, argv, {"config", "mode", "steps", "warmup", "threads", "device", "precision", "batch", "seed"},
-         {"help"});
+         {"help", "profile"});
   if (a.flag("help")) {
     std::printf("%s", kBenchHelp);
     return 0;
@@ -240,6 +292,8 @@ int cmd_bench(int argc, char** argv) {
                       {"mfu", gflops_per_image * ips / peak},
                       {"final_loss", loss}};
   std::printf("%s\n", j.dump().c_str());
+  std::fflush(stdout);
+  if (a.flag("profile")) profile_steps(model, optim, images, tokens, eot, ac.lr, 2);
   return 0;
 }
 

@@ -2,6 +2,7 @@
 
 #include "core/backend.h"
 #include "core/grad_mode.h"
+#include "core/profile.h"
 
 namespace hc {
 
@@ -24,6 +25,7 @@ bool should_record(const std::vector<Tensor>& inputs) {
 Tensor record(const char* op, const Tensor& output, std::vector<Tensor> inputs,
               std::vector<Tensor> saved, BackwardFn backward) {
   if (!should_record(inputs)) return output;
+  if (OpProfile* prof = active_profile()) prof->mark(std::string(op) + " fwd");
   output.impl()->requires_grad = true;
   output.impl()->is_leaf = false;
   Node node;
@@ -78,6 +80,8 @@ void Tape::backward(const Tensor& root, const Tensor& grad_output) {
   // Any gradient left on the tape's outputs by an abandoned pass would corrupt this one.
   for (Node& n : nodes_) n.output.impl()->grad.reset();
   accumulate(root, seed, "backward seed");
+  OpProfile* prof = active_profile();
+  if (prof) prof->restart();
 
   for (size_t i = nodes_.size(); i-- > 0;) {
     Node& node = nodes_[i];
@@ -97,6 +101,7 @@ void Tape::backward(const Tensor& root, const Tensor& grad_output) {
              grads.size(), " gradients for ", node.inputs.size(), " inputs");
     for (size_t k = 0; k < grads.size(); ++k)
       if (needs[k] && grads[k].defined()) accumulate(node.inputs[k], grads[k], node.op);
+    if (prof) prof->mark(std::string(node.op) + " bwd");
   }
   nodes_.clear();
 }

@@ -31,7 +31,9 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
   // Each output element is a dot product over Cin/groups·KH·KW inputs.
   count_flops(2.0 * N * Cout * OH * OW * (Cin / groups) * KH * KW);
   x.backend().conv2d(x, weight, bias, p, y);
-  return record("conv2d", y, {x, weight, bias}, {x, weight},
+  // The kinds are named apart so that a profile (core/profile.h) tells them apart.
+  const char* kind = groups > 1 ? "conv2d_grouped" : (KH == 1 && KW == 1 ? "conv2d_1x1" : "conv2d");
+  return record(kind, y, {x, weight, bias}, {x, weight},
                 [p](const Node& n, const Tensor& g, const std::vector<bool>& needs) {
                   const Tensor &x = n.saved[0], &w = n.saved[1];
                   Tensor dx, dw, db;

@@ -1,51 +1,119 @@
 // Batched matrix products through Eigen. Row-major maps over the tensors' memory, no copies.
 // GCC 12 warns inside Eigen's AVX-512 intrinsics with -march=native (a known false positive).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <omp.h>
+
+#include <algorithm>
+
 #include <Eigen/Core>
 
 #include "core/backend_cpu.h"
+#include "ops/cpu/reference_cpu.h"
 
 namespace hc {
 
 template <class T>
 using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
+// C = al * opA opB + be * C, serial (Eigen stays on one thread inside an OpenMP region).
+template <class T, class XA, class XB, class XC>
+static void gemm_serial(const XA& opA, const XB& opB, T al, T be, XC&& C) {
+  if (be == T(0)) {
+    C.noalias() = al * (opA * opB);
+  } else {
+    C *= be;
+    C.noalias() += al * (opA * opB);
+  }
+}
+
+// One product on all threads: C [M, N] is cut into one block per thread along its longer side
+// (rows of opA or columns of opB), and each thread runs a serial Eigen product on its own block.
+// Why not Eigen's own parallel GEMM: it synchronises the threads at every packed panel, which
+// costs a lot on a 2-core machine that other processes share (one descheduled thread stalls the
+// other at each barrier); here the threads meet once, at the end. Each element of C is computed
+// by one thread in an order that depends only on the shapes and the thread count, so results
+// are reproducible for a fixed thread count.
+template <class T, class XA, class XB, class XC>
+static void gemm_blocks(const XA& opA, const XB& opB, T al, T be, XC&& C, int threads) {
+  int64_t M = C.rows(), N = C.cols();
+  bool by_rows = M >= N;
+  int64_t len = by_rows ? M : N;
+  // Blocks in multiples of 32 rows / columns, so that Eigen's register tiles stay whole.
+  int64_t chunk = ((len + threads - 1) / threads + 31) / 32 * 32;
+  int parts = static_cast<int>((len + chunk - 1) / chunk);
+#pragma omp parallel for schedule(static, 1) num_threads(parts)
+  for (int t = 0; t < parts; ++t) {
+    int64_t lo = t * chunk, n = std::min(chunk, len - lo);
+    if (by_rows) gemm_serial(opA.middleRows(lo, n), opB, al, be, C.middleRows(lo, n));
+    else gemm_serial(opA, opB.middleCols(lo, n), al, be, C.middleCols(lo, n));
+  }
+}
+
+// Below this many multiply-adds a product runs on one thread.
+constexpr int64_t kParallelGemm = 1 << 18;
+
 void CpuBackend::matmul(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, double alpha,
                         double beta, Tensor& out) {
   // a: [Ba, ra, ca]; b: [Bb, rb, cb]; out: [Ba, M, N]
   int64_t Ba = a.size(0), ra = a.size(1), ca = a.size(2);
   int64_t Bb = b.size(0), rb = b.size(1), cb = b.size(2);
-  int64_t M = out.size(1), N = out.size(2);
+  int64_t M = out.size(1), N = out.size(2), K = trans_a ? ra : ca;
   dispatch_float(out.dtype(), "matmul", [&](auto tag) {
     using T = decltype(tag);
     const T* pa = a.data<T>();
     const T* pb = b.data<T>();
     T* po = out.data<T>();
     T al = static_cast<T>(alpha), be = static_cast<T>(beta);
-    auto one = [&](int64_t i) {
+    int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+    // Product i, on `threads` threads (1: serial).
+    auto one = [&](int64_t i, int threads) {
       Eigen::Map<const RowMat<T>> A(pa + i * ra * ca, ra, ca);
       Eigen::Map<const RowMat<T>> B(pb + (Bb == 1 ? 0 : i) * rb * cb, rb, cb);
       Eigen::Map<RowMat<T>> C(po + i * M * N, M, N);
-      if (beta == 0) {
-        if (!trans_a && !trans_b) C.noalias() = al * (A * B);
-        else if (trans_a && !trans_b) C.noalias() = al * (A.transpose() * B);
-        else if (!trans_a && trans_b) C.noalias() = al * (A * B.transpose());
-        else C.noalias() = al * (A.transpose() * B.transpose());
-      } else {
-        C *= be;
-        if (!trans_a && !trans_b) C.noalias() += al * (A * B);
-        else if (trans_a && !trans_b) C.noalias() += al * (A.transpose() * B);
-        else if (!trans_a && trans_b) C.noalias() += al * (A * B.transpose());
-        else C.noalias() += al * (A.transpose() * B.transpose());
-      }
+      auto run = [&](const auto& opA, const auto& opB) {
+        if (threads > 1) gemm_blocks(opA, opB, al, be, C, threads);
+        else gemm_serial(opA, opB, al, be, C);
+      };
+      if (!trans_a && !trans_b) run(A, B);
+      else if (trans_a && !trans_b) run(A.transpose(), B);
+      else if (!trans_a && trans_b) run(A, B.transpose());
+      else run(A.transpose(), B.transpose());
     };
-    // Many small products (attention heads): one product per thread. Few large ones: Eigen
-    // parallelises each product itself (it stays serial inside an OpenMP region).
-    if (Ba > 1 && M * N * (trans_a ? ra : ca) < (1 << 18)) {
+    if (threads > 1 && M * N * K >= kParallelGemm) {
+      // Large products: each one on all threads.
+      for (int64_t i = 0; i < Ba; ++i) one(i, threads);
+    } else if (threads > 1 && Ba > 1) {
+      // Many small products (attention heads): one product per thread.
 #pragma omp parallel for schedule(static)
-      for (int64_t i = 0; i < Ba; ++i) one(i);
+      for (int64_t i = 0; i < Ba; ++i) one(i, 1);
     } else {
-      for (int64_t i = 0; i < Ba; ++i) one(i);
+      for (int64_t i = 0; i < Ba; ++i) one(i, 1);
+    }
+  });
+}
+
+void matmul_reference(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, double alpha,
+                      double beta, Tensor& out) {
+  int64_t Ba = a.size(0), ra = a.size(1), ca = a.size(2);
+  int64_t Bb = b.size(0), rb = b.size(1), cb = b.size(2);
+  int64_t M = out.size(1), N = out.size(2), K = trans_a ? ra : ca;
+  dispatch_float(out.dtype(), "matmul", [&](auto tag) {
+    using T = decltype(tag);
+    const T* pa = a.data<T>();
+    const T* pb = b.data<T>();
+    T* po = out.data<T>();
+    for (int64_t i = 0; i < Ba; ++i) {
+      const T* A = pa + i * ra * ca;            // [ra, ca]
+      const T* B = pb + (Bb == 1 ? 0 : i) * rb * cb;  // [rb, cb]
+      T* C = po + i * M * N;                    // [M, N]
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t n = 0; n < N; ++n) {
+          double acc = 0;
+          for (int64_t k = 0; k < K; ++k)
+            acc += double(trans_a ? A[k * ca + m] : A[m * ca + k]) * double(trans_b ? B[n * cb + k] : B[k * cb + n]);
+          double prev = beta == 0 ? 0.0 : beta * double(C[m * N + n]);
+          C[m * N + n] = static_cast<T>(alpha * acc + prev);
+        }
     }
   });
 }

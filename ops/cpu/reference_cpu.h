@@ -1,0 +1,17 @@
+// Simple reference versions of CPU kernels that have a faster path beside them. Each is the
+// readable definition of what its kernel computes; tests/test_cpu_fast_paths.cpp checks that the
+// fast kernel agrees with it.
+#pragma once
+#include "core/tensor.h"
+
+namespace hc {
+
+// reduce_sum (core/backend.h): one double accumulator per output, summed in x's element order.
+void reduce_sum_reference(const Tensor& x, Tensor& out);
+
+// matmul (core/backend.h): out[b] = alpha * op(a[b]) op(b[b]) + beta * out[b], three plain loops
+// with a double accumulator.
+void matmul_reference(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, double alpha,
+                      double beta, Tensor& out);
+
+}  // namespace hc

@@ -1,0 +1,94 @@
+// Fast CPU kernels against their simple references (ops/cpu/reference_cpu.h), on shapes large
+// enough to take the fast paths, with two OpenMP threads, in float64 and float32.
+#include <doctest/doctest.h>
+#include <omp.h>
+
+#include <array>
+#include <cmath>
+
+#include "core/backend.h"
+#include "core/random.h"
+#include "ops/cpu/reference_cpu.h"
+
+using namespace hc;
+
+namespace {
+
+Tensor random_tensor(const Shape& s, DType dt, uint64_t seed) {
+  Tensor t = Tensor::empty(s, dt);
+  Generator g(seed);
+  fill_uniform(t, g, -1, 1);
+  return t;
+}
+
+// Largest |a - b| / (1 + |b|) over the elements.
+double max_rel_diff(const Tensor& a, const Tensor& b) {
+  std::vector<double> x = a.to_vector(), y = b.to_vector();
+  REQUIRE(x.size() == y.size());
+  double m = 0;
+  for (size_t i = 0; i < x.size(); ++i) m = std::max(m, std::fabs(x[i] - y[i]) / (1 + std::fabs(y[i])));
+  return m;
+}
+
+struct ThreadCount {
+  int saved = omp_get_max_threads();
+  explicit ThreadCount(int n) { omp_set_num_threads(n); }
+  ~ThreadCount() { omp_set_num_threads(saved); }
+};
+
+}  // namespace
+
+TEST_CASE("fast path: reduce_sum agrees with its reference") {
+  ThreadCount two(2);
+  Backend& be = backend_for(Device::CPU);
+  struct Case { Shape x, out; };
+  std::vector<Case> cases = {
+      {{512, 300}, {1, 300}},            // bias gradient: rows of [R, C], column tiles
+      {{8, 64, 700}, {1, 1, 700}},       // two leading reduced dims
+      {{4, 96, 50}, {4, 1, 50}},         // middle dim
+      {{300, 257}, {300, 1}},            // short contiguous runs
+      {{3, 100000}, {3, 1}},             // long runs: fixed blocks
+      {{200001}, {1}},                   // sum_all
+      {{6, 5, 7}, {1, 5, 1}},            // not one run: the reference itself
+  };
+  for (DType dt : {DType::F64, DType::F32}) {
+    for (const Case& c : cases) {
+      CAPTURE(dtype_name(dt));
+      CAPTURE(c.x);
+      Tensor x = random_tensor(c.x, dt, 11);
+      Tensor fast = Tensor::empty(c.out, dt), ref = Tensor::empty(c.out, dt);
+      be.reduce_sum(x, fast);
+      reduce_sum_reference(x, ref);
+      // Both accumulate in double; only the blocked long sums add in another order, which moves
+      // the double result by far less than one float32 or float64 output rounding (1e-12 relative).
+      CHECK(max_rel_diff(fast, ref) <= 1e-12);
+    }
+  }
+}
+
+TEST_CASE("fast path: matmul (one product split over threads) agrees with its reference") {
+  ThreadCount two(2);
+  Backend& be = backend_for(Device::CPU);
+  // (batch, M, N, K): tall, wide, odd sizes, and a batch of large products.
+  std::vector<std::array<int64_t, 4>> shapes = {{1, 300, 70, 200}, {1, 40, 333, 150}, {2, 130, 130, 65}};
+  for (DType dt : {DType::F64, DType::F32}) {
+    for (auto [Bn, M, N, K] : shapes)
+      for (int ta = 0; ta < 2; ++ta)
+        for (int tb = 0; tb < 2; ++tb)
+          for (double beta : {0.0, 0.5}) {
+            CAPTURE(dtype_name(dt));
+            CAPTURE(M);
+            CAPTURE(N);
+            CAPTURE(ta);
+            CAPTURE(tb);
+            Tensor a = random_tensor(ta ? Shape{Bn, K, M} : Shape{Bn, M, K}, dt, 21);
+            Tensor b = random_tensor(tb ? Shape{Bn, N, K} : Shape{Bn, K, N}, dt, 22);
+            Tensor fast = random_tensor({Bn, M, N}, dt, 23), ref = fast.clone();
+            be.matmul(a, ta, b, tb, 1.5, beta, fast);
+            matmul_reference(a, ta, b, tb, 1.5, beta, ref);
+            // Sums of K <= 200 products of values in [-1, 1]: float32 accumulation error is
+            // below K * 2^-24 * |terms| ~ 1e-5 of the sum's scale; float64 far below 1e-12.
+            CHECK(max_rel_diff(fast, ref) <= (dt == DType::F64 ? 1e-12 : 2e-5));
+          }
+  }
+}
