@@ -9,6 +9,7 @@
 //   step_ms                 median wall time of the timed steps (after `--warmup` untimed ones)
 //   peak_rss_mb             the process's peak resident memory (VmHWM) after the timed steps,
 //                           before the matrix-product peak is measured
+//   peak_tensor_mb          (CPU) the most tensor memory live at once during the timed steps
 //   model_gflops_per_image  matrix-product FLOPs of one training step per image: the forward
 //                           products (every conv, linear, matmul and attention's QKᵀ and PV in all
 //                           three towers and the loss, counted by core/flops.h) times 3, for the
@@ -33,6 +34,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "core/backend.h"
+#include "core/backend_cpu.h"
 #include "core/flops.h"
 #include "core/grad_mode.h"
 #include "core/profile.h"
@@ -255,6 +257,7 @@ int cmd_bench(int argc, char** argv) {
   current_tape().clear();
   double gflops_per_image = 3.0 * forward_flops / bc.batch / 1e9;
 
+  if (device == Device::CPU) cpu_backend().reset_peak_live_bytes();
   std::vector<double> times;
   double loss = 0;
   Backend& be = backend_for(device);
@@ -287,6 +290,7 @@ int cmd_bench(int argc, char** argv) {
                       {"step_ms", median * 1e3},
                       {"step_ms_min", sorted.front() * 1e3},
                       {"peak_rss_mb", rss},
+                      {"peak_tensor_mb", device == Device::CPU ? cpu_backend().peak_live_bytes() / 1048576.0 : -1.0},
                       {"model_gflops_per_image", gflops_per_image},
                       {"peak_gflops", peak},
                       {"mfu", gflops_per_image * ips / peak},

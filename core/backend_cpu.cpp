@@ -13,10 +13,17 @@ void* CpuBackend::allocate(size_t bytes) {
   size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
   void* p = std::aligned_alloc(kAlign, rounded);
   if (!p) throw Error(cat("out of host memory allocating ", bytes, " bytes"));
+  size_t now = live_ += bytes;
+  size_t peak = peak_live_;
+  while (now > peak && !peak_live_.compare_exchange_weak(peak, now)) {
+  }
   return p;
 }
 
-void CpuBackend::deallocate(void* ptr, size_t) { std::free(ptr); }
+void CpuBackend::deallocate(void* ptr, size_t bytes) {
+  live_ -= bytes;
+  std::free(ptr);
+}
 
 void CpuBackend::copy_from_host(void* dst, const void* src, size_t bytes) {
   if (bytes) std::memcpy(dst, src, bytes);

@@ -2,6 +2,7 @@
 // Memory is here (core/backend_cpu.cpp); each kernel's definition lives beside its op, in
 // ops/cpu/<op>_cpu.cpp.
 #pragma once
+#include <atomic>
 #include "core/backend.h"
 
 namespace hc {
@@ -13,6 +14,10 @@ class CpuBackend final : public Backend {
 
   void* allocate(size_t bytes) override;
   void deallocate(void* ptr, size_t bytes) override;
+  // Bytes of tensor memory live now, and the most live at once since the last reset (bench).
+  size_t live_bytes() const { return live_; }
+  size_t peak_live_bytes() const { return peak_live_; }
+  void reset_peak_live_bytes() { peak_live_ = live_.load(); }
   void copy_from_host(void* dst, const void* src, size_t bytes) override;
   void copy_to_host(void* dst, const void* src, size_t bytes) override;
   void copy_on_device(void* dst, const void* src, size_t bytes) override;
@@ -75,6 +80,8 @@ class CpuBackend final : public Backend {
                                    Tensor* dlogits, Tensor* dtarget) override;
   void adamw_step(Tensor& param, const Tensor& grad, Tensor& m, Tensor& v, double lr, double beta1,
                   double beta2, double eps, double weight_decay, int64_t step) override;
+ private:
+  std::atomic<size_t> live_{0}, peak_live_{0};
 };
 
 CpuBackend& cpu_backend();

@@ -78,7 +78,8 @@ void Tape::backward(const Tensor& root, const Tensor& grad_output) {
   }
   NoGradGuard no_grad;  // backward functions run kernels, never record
   // Any gradient left on the tape's outputs by an abandoned pass would corrupt this one.
-  for (Node& n : nodes_) n.output.impl()->grad.reset();
+  for (Node& n : nodes_)
+    if (n.output.defined()) n.output.impl()->grad.reset();
   accumulate(root, seed, "backward seed");
   OpProfile* prof = active_profile();
   if (prof) prof->restart();
@@ -86,7 +87,10 @@ void Tape::backward(const Tensor& root, const Tensor& grad_output) {
   for (size_t i = nodes_.size(); i-- > 0;) {
     Node& node = nodes_[i];
     TensorImpl* out = node.output.impl();
-    if (!out->grad) continue;  // this node does not lead to the root
+    if (!out->grad) {  // this node does not lead to the root
+      node = Node();
+      continue;
+    }
     Tensor g(out->grad);
     out->grad.reset();
     std::vector<bool> needs(node.inputs.size());
@@ -95,13 +99,21 @@ void Tape::backward(const Tensor& root, const Tensor& grad_output) {
       needs[k] = node.inputs[k].defined() && node.inputs[k].requires_grad();
       any = any || needs[k];
     }
-    if (!any) continue;
+    if (!any) {
+      node = Node();
+      continue;
+    }
     std::vector<Tensor> grads = node.backward(node, g, needs);
     HC_CHECK(grads.size() == node.inputs.size(), "backward of '", node.op, "' returned ",
              grads.size(), " gradients for ", node.inputs.size(), " inputs");
     for (size_t k = 0; k < grads.size(); ++k)
       if (needs[k] && grads[k].defined()) accumulate(node.inputs[k], grads[k], node.op);
-    if (prof) prof->mark(std::string(node.op) + " bwd");
+    // What this node saved is no longer needed: freeing it now, rather than when the sweep ends,
+    // keeps activations from piling up under the gradients (the step's peak memory).
+    const char* op = node.op;
+    node = Node();
+    node.op = op;
+    if (prof) prof->mark(std::string(op) + " bwd");
   }
   nodes_.clear();
 }

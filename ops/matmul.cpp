@@ -55,12 +55,29 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
            " does not match weight ", weight.desc());
   Shape out_shape = x.shape();
   out_shape.back() = weight.size(0);
-  Tensor y = matmul(reshape(x, {-1, x.size(-1)}), weight, false, true);
-  if (bias.defined()) {
-    HC_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0), "linear: bias ", bias.desc(),
-             " for weight ", weight.desc());
-    y = add(y, bias);
-  }
+  Tensor x2 = reshape(x, {-1, x.size(-1)});  // [R, K]
+  if (!bias.defined()) return reshape(matmul(x2, weight, false, true), out_shape);
+  check_same_float("linear", {x, weight, bias});
+  HC_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0), "linear: bias ", bias.desc(),
+           " for weight ", weight.desc());
+  // With a bias, one fused product y = b + x Wᵀ: the output starts as the bias in every row and
+  // the GEMM accumulates into it (beta = 1), so no second [R, O] tensor is made or kept for the
+  // backward pass, and no separate pass adds the bias.
+  int64_t R = x2.size(0), K = x2.size(1), O = weight.size(0);
+  Tensor y = empty_like_shape(x2, {R, O});
+  Tensor y3 = as_batched(y, 1);
+  x.backend().expand(make_view(bias, {1, O}), y);
+  count_flops(2.0 * R * O * K);
+  x.backend().matmul(as_batched(x2, 1), false, as_batched(weight, 1), true, 1.0, 1.0, y3);
+  y = record("linear", y, {x2, weight, bias}, {x2, weight},
+             [](const Node& n, const Tensor& g, const std::vector<bool>& needs) {
+               const Tensor &x2 = n.saved[0], &w = n.saved[1];
+               Tensor dx, dw, db;
+               if (needs[0]) dx = matmul(g, w, false, false);  // [R, O] @ [O, K]
+               if (needs[1]) dw = matmul(g, x2, true, false);  // [R, O]ᵀ @ [R, K]
+               if (needs[2]) db = sum(g, {0});                 // [O]
+               return std::vector<Tensor>{dx, dw, db};
+             });
   return reshape(y, out_shape);
 }
 

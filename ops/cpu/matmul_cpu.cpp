@@ -21,7 +21,7 @@ static void gemm_serial(const XA& opA, const XB& opB, T al, T be, XC&& C) {
   if (be == T(0)) {
     C.noalias() = al * (opA * opB);
   } else {
-    C *= be;
+    if (be != T(1)) C *= be;
     C.noalias() += al * (opA * opB);
   }
 }
