@@ -92,3 +92,29 @@ TEST_CASE("fast path: matmul (one product split over threads) agrees with its re
           }
   }
 }
+
+TEST_CASE("fast path: float32 GELU, SiLU and sigmoid agree with the libm reference") {
+  ThreadCount two(2);
+  Backend& be = backend_for(Device::CPU);
+  // Inputs over [-12, 12] (both saturated ends and the curved middle) plus exact special values.
+  int64_t n = 70001;
+  std::vector<double> v(n);
+  for (int64_t i = 0; i < n; ++i) v[i] = -12.0 + 24.0 * static_cast<double>(i) / static_cast<double>(n - 1);
+  v[0] = 0.0;
+  v[1] = -100.0;
+  v[2] = 100.0;
+  Tensor x = Tensor::from_vector(v, {n});
+  Tensor dy = random_tensor({n}, DType::F32, 31);
+  for (UnaryOp op : {UnaryOp::Gelu, UnaryOp::Silu, UnaryOp::Sigmoid}) {
+    CAPTURE(unary_op_name(op));
+    Tensor fast = Tensor::empty({n}), ref = Tensor::empty({n});
+    be.unary(op, x, 0.0, fast);
+    unary_reference(op, x, 0.0, ref);
+    // Eigen's vectorised exp and erf are within a few ulp of libm: |diff| <= 1e-6 (1 + |ref|).
+    CHECK(max_rel_diff(fast, ref) <= 1e-6);
+    Tensor dfast = Tensor::empty({n}), dref = Tensor::empty({n});
+    be.unary_backward(op, x, ref, dy, 0.0, dfast);
+    unary_backward_reference(op, x, ref, dy, 0.0, dref);
+    CHECK(max_rel_diff(dfast, dref) <= 1e-6);
+  }
+}

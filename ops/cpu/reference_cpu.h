@@ -2,6 +2,7 @@
 // readable definition of what its kernel computes; tests/test_cpu_fast_paths.cpp checks that the
 // fast kernel agrees with it.
 #pragma once
+#include "core/backend.h"
 #include "core/tensor.h"
 
 namespace hc {
@@ -13,5 +14,10 @@ void reduce_sum_reference(const Tensor& x, Tensor& out);
 // with a double accumulator.
 void matmul_reference(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, double alpha,
                       double beta, Tensor& out);
+
+// unary / unary_backward (core/backend.h): one scalar libm evaluation per element.
+void unary_reference(UnaryOp op, const Tensor& x, double alpha, Tensor& y);
+void unary_backward_reference(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& dy,
+                              double alpha, Tensor& dx);
 
 }  // namespace hc
