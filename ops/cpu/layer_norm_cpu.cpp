@@ -1,10 +1,13 @@
 // layer_norm on the CPU: one row (the last dim, D values) per OpenMP iteration. Row r belongs to
 // sample r / rows_per_sample, which picks its gamma/beta row through set_index.
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "core/backend_cpu.h"
 #include "ops/cpu/norm_sets_cpu.h"
 #include "ops/cpu/parallel_cpu.h"
+#include "ops/cpu/reference_cpu.h"
 
 namespace hc {
 
@@ -42,9 +45,9 @@ void CpuBackend::layer_norm_forward(const Tensor& x, const Tensor& gamma, const 
 // dx = invstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * gamma, per row.
 // dgamma[s] = sum over set s's rows of dy * xhat, dbeta[s] = sum of dy: columns are split over
 // threads so that every sum runs in row order whatever the thread count.
-void CpuBackend::layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& set_index,
-                                     const Tensor& save_mean, const Tensor& save_invstd,
-                                     const Tensor& dy, Tensor* dx, Tensor* dgamma, Tensor* dbeta) {
+void layer_norm_backward_reference(const Tensor& x, const Tensor& gamma, const Tensor& set_index,
+                                   const Tensor& save_mean, const Tensor& save_invstd,
+                                   const Tensor& dy, Tensor* dx, Tensor* dgamma, Tensor* dbeta) {
   int64_t D = x.size(-1), R = x.numel() / D, N = x.size(0), per = R / N, S = gamma.size(0);
   std::vector<int32_t> sets = checked_sets("layer_norm_backward", set_index, N, S);
   dispatch_float(x.dtype(), "layer_norm_backward", [&](auto tag) {
@@ -91,6 +94,76 @@ void CpuBackend::layer_norm_backward(const Tensor& x, const Tensor& gamma, const
           if (pdg) pdg[s * D + d] = static_cast<T>(dg[s]);
           if (pdb) pdb[s * D + d] = static_cast<T>(db[s]);
         }
+      }
+    }
+  });
+}
+
+// dx = invstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * gamma, per row.
+// dgamma[s] = sum over set s's rows of dy * xhat, dbeta[s] = sum of dy: columns are split over
+// threads so that every sum runs in row order whatever the thread count.
+// The reference walks one column at a time down all rows (a stride-D read per element); the
+// kernel takes tiles of kTile columns, so each row's piece is one contiguous read. Every sum
+// still runs over the rows in order, with the same expression: the results are identical.
+void CpuBackend::layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& set_index,
+                                     const Tensor& save_mean, const Tensor& save_invstd,
+                                     const Tensor& dy, Tensor* dx, Tensor* dgamma, Tensor* dbeta) {
+  int64_t D = x.size(-1), R = x.numel() / D, N = x.size(0), per = R / N, S = gamma.size(0);
+  std::vector<int32_t> sets = checked_sets("layer_norm_backward", set_index, N, S);
+  dispatch_float(x.dtype(), "layer_norm_backward", [&](auto tag) {
+    using T = decltype(tag);
+    const T* px = x.data<T>();
+    const T* pg = gamma.data<T>();
+    const T* pdy = dy.data<T>();
+    const T* sm = save_mean.data<T>();
+    const T* si = save_invstd.data<T>();
+    if (dx) {
+      T* pdx = dx->data<T>();
+#pragma omp parallel for schedule(static) if (x.numel() > kParallelGrain)
+      for (int64_t r = 0; r < R; ++r) {
+        const T* xr = px + r * D;
+        const T* gr = pdy + r * D;
+        const T* g = pg + sets[r / per] * D;
+        double mean = sm[r], invstd = si[r], a = 0, b = 0;
+        for (int64_t d = 0; d < D; ++d) {
+          double dxhat = double(gr[d]) * g[d];
+          a += dxhat;
+          b += dxhat * (xr[d] - mean) * invstd;
+        }
+        a /= D;
+        b /= D;
+        T* dr = pdx + r * D;
+        for (int64_t d = 0; d < D; ++d) {
+          double xhat = (xr[d] - mean) * invstd;
+          dr[d] = static_cast<T>(invstd * (double(gr[d]) * g[d] - a - xhat * b));
+        }
+      }
+    }
+    if (dgamma || dbeta) {
+      T* pdg = dgamma ? dgamma->data<T>() : nullptr;
+      T* pdb = dbeta ? dbeta->data<T>() : nullptr;
+      constexpr int64_t kTile = 32;
+      int64_t tiles = (D + kTile - 1) / kTile;
+#pragma omp parallel for schedule(static) if (x.numel() > kParallelGrain)
+      for (int64_t t = 0; t < tiles; ++t) {
+        int64_t d0 = t * kTile, nd = std::min(kTile, D - d0);
+        std::vector<double> dg(S * kTile, 0.0), db(S * kTile, 0.0);  // [S, kTile]
+        for (int64_t r = 0; r < R; ++r) {
+          const T* xr = px + r * D + d0;
+          const T* gr = pdy + r * D + d0;
+          double* dgs = dg.data() + sets[r / per] * kTile;
+          double* dbs = db.data() + sets[r / per] * kTile;
+          for (int64_t c = 0; c < nd; ++c) {
+            double g = gr[c];
+            dgs[c] += g * (xr[c] - sm[r]) * si[r];
+            dbs[c] += g;
+          }
+        }
+        for (int64_t s = 0; s < S; ++s)
+          for (int64_t c = 0; c < nd; ++c) {
+            if (pdg) pdg[s * D + d0 + c] = static_cast<T>(dg[s * kTile + c]);
+            if (pdb) pdb[s * D + d0 + c] = static_cast<T>(db[s * kTile + c]);
+          }
       }
     }
   });

@@ -20,4 +20,9 @@ void unary_reference(UnaryOp op, const Tensor& x, double alpha, Tensor& y);
 void unary_backward_reference(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& dy,
                               double alpha, Tensor& dx);
 
+// layer_norm_backward (core/backend.h): dgamma / dbeta one column at a time down the rows.
+void layer_norm_backward_reference(const Tensor& x, const Tensor& gamma, const Tensor& set_index,
+                                   const Tensor& save_mean, const Tensor& save_invstd,
+                                   const Tensor& dy, Tensor* dx, Tensor* dgamma, Tensor* dbeta);
+
 }  // namespace hc
