@@ -17,6 +17,16 @@ CXXFLAGS += -std=c++17 $(OPT) -fopenmp -Wall -Wextra -Wno-unused-parameter -I. -
 LDFLAGS  += -fopenmp
 LDLIBS   += -lpthread -lz
 
+# BLAS=openblas: float32 matrix products through OpenBLAS's sgemm (Debian's libopenblas0-pthread,
+# which tools/setup.sh installs); BLAS=eigen keeps every product in Eigen. Default: OpenBLAS when
+# its library is present.
+OPENBLAS_LIB ?= /usr/lib/x86_64-linux-gnu/libopenblas.so.0
+BLAS ?= $(if $(wildcard $(OPENBLAS_LIB)),openblas,eigen)
+ifeq ($(BLAS),openblas)
+  CXXFLAGS += -DHC_OPENBLAS
+  LDLIBS   += $(OPENBLAS_LIB)
+endif
+
 ifeq ($(SANITIZE),1)
   OPT := -O1 -g -fno-omit-frame-pointer
   CXXFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -91,7 +101,8 @@ bench-classify: $(BUILD)/bench_classifier
 
 # Training throughput against PyTorch (SPEC §4 CPU configurations, same thread count, one run):
 # each configuration in its own process (each measures its own peak memory), JSON lines into
-# $(BUILD)/bench.jsonl, then the ratios. PyTorch runs without the OPENBLAS_* pins. Both run with
+# $(BUILD)/bench.jsonl, then the ratios. Both sides run without the OPENBLAS_* pins (PyTorch's
+# products and, when built with BLAS=openblas, the engine's float32 ones go to OpenBLAS). Both run with
 # OMP_WAIT_POLICY=passive: on this shared 2-core machine a spinning OpenMP thread takes the core
 # its descheduled partner needs, and both sides measured 2-4x faster passive than spinning
 # (BENCH_WAIT=active to compare).
@@ -102,7 +113,8 @@ BENCH_MODES ?= hyper baseline
 bench: $(BUILD)/hyperclip
 	@rm -f $(BUILD)/bench.jsonl
 	@for mode in $(BENCH_MODES); do for cfg in cpu-convnet cpu-vit; do \
-	  OMP_WAIT_POLICY=$(BENCH_WAIT) OMP_NUM_THREADS=$(BENCH_THREADS) ./$(BUILD)/hyperclip bench --config $$cfg --mode $$mode \
+	  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_WAIT_POLICY=$(BENCH_WAIT) OMP_NUM_THREADS=$(BENCH_THREADS) \
+	    ./$(BUILD)/hyperclip bench --config $$cfg --mode $$mode \
 	    --steps $(BENCH_STEPS) --threads $(BENCH_THREADS) | tee -a $(BUILD)/bench.jsonl || exit 1; \
 	  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_WAIT_POLICY=$(BENCH_WAIT) OMP_NUM_THREADS=$(BENCH_THREADS) \
 	    /usr/bin/python3 bench/torch_bench.py --config $$cfg --mode $$mode --steps $(BENCH_STEPS) --threads $(BENCH_THREADS) \

@@ -15,9 +15,10 @@
 //                           three towers and the loss, counted by core/flops.h) times 3, for the
 //                           forward and the two backward products (input and weight gradients).
 //                           The hypernetwork runs once per batch; its share is divided by the batch.
-//   peak_gflops             best of 20 n×n single-precision products through the engine's own
-//                           matmul kernel (Eigen), on the same threads, in the same process
+//   peak_gflops             best of 20 1024×1024 single-precision products through the engine's
+//                           own matmul kernel, on the same threads, in the same process
 //   mfu                     model_gflops_per_image · images_per_s / peak_gflops
+//   gemm                    what computed the matrix products (Eigen, or OpenBLAS and its kernels)
 #include <omp.h>
 
 #include <algorithm>
@@ -294,7 +295,8 @@ int cmd_bench(int argc, char** argv) {
                       {"model_gflops_per_image", gflops_per_image},
                       {"peak_gflops", peak},
                       {"mfu", gflops_per_image * ips / peak},
-                      {"final_loss", loss}};
+                      {"final_loss", loss},
+                      {"gemm", device == Device::CPU ? cpu_gemm_library() : std::string("cublas")}};
   std::printf("%s\n", j.dump().c_str());
   std::fflush(stdout);
   if (a.flag("profile")) profile_steps(model, optim, images, tokens, eot, ac.lr, 2);

@@ -3,6 +3,7 @@
 // ops/cpu/<op>_cpu.cpp.
 #pragma once
 #include <atomic>
+#include <string>
 #include "core/backend.h"
 
 namespace hc {
@@ -85,6 +86,9 @@ class CpuBackend final : public Backend {
 };
 
 CpuBackend& cpu_backend();
+
+// What computes the CPU matrix products ("eigen", or OpenBLAS with its kernel set), for benchmarks.
+std::string cpu_gemm_library();
 
 // Runs body.template operator()<T>() with T = float or double after the tensor's dtype; throws
 // for other dtypes. Used by every CPU kernel.

@@ -4,6 +4,8 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <string>
+#include <type_traits>
 
 #include <Eigen/Core>
 
@@ -49,6 +51,47 @@ static void gemm_blocks(const XA& opA, const XB& opB, T al, T be, XC&& C, int th
   }
 }
 
+#ifdef HC_OPENBLAS
+// Built with OpenBLAS (make BLAS=openblas): float32 products go to its sgemm, about 1.3x Eigen's
+// on this machine's Zen cores. The CBLAS prototypes are declared here (standard ABI: the enums
+// are ints) so that no particular cblas.h is needed. OpenBLAS runs on one thread per call: the
+// threads are ours (the same blocks as gemm_blocks), so results stay reproducible.
+extern "C" {
+void cblas_sgemm(int layout, int trans_a, int trans_b, int m, int n, int k, float alpha, const float* a,
+                 int lda, const float* b, int ldb, float beta, float* c, int ldc);
+void openblas_set_num_threads(int n);
+char* openblas_get_corename();
+}
+namespace {
+constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
+struct OpenBlasSerial {
+  OpenBlasSerial() { openblas_set_num_threads(1); }
+};
+}  // namespace
+
+// C [M, N] = alpha * op(A) op(B) + beta * C for row-major A ([M, K] or [K, M] if trans_a) and B
+// ([K, N] or [N, K] if trans_b), cut into blocks as gemm_blocks does.
+static void sgemm_blocks(const float* A, bool trans_a, const float* B, bool trans_b, float alpha, float beta,
+                         float* C, int64_t M, int64_t N, int64_t K, int threads) {
+  static OpenBlasSerial once;
+  int64_t lda = trans_a ? M : K, ldb = trans_b ? K : N;
+  bool by_rows = M >= N;
+  int64_t len = by_rows ? M : N;
+  int64_t chunk = threads > 1 ? ((len + threads - 1) / threads + 31) / 32 * 32 : len;
+  int parts = static_cast<int>((len + chunk - 1) / chunk);
+#pragma omp parallel for schedule(static, 1) num_threads(parts) if (parts > 1)
+  for (int t = 0; t < parts; ++t) {
+    int64_t lo = t * chunk, n = std::min(chunk, len - lo);
+    if (by_rows)  // rows lo.. of op(A) and C
+      cblas_sgemm(kRowMajor, trans_a ? kTrans : kNoTrans, trans_b ? kTrans : kNoTrans, int(n), int(N), int(K), alpha,
+                  trans_a ? A + lo : A + lo * lda, int(lda), B, int(ldb), beta, C + lo * N, int(N));
+    else  // columns lo.. of op(B) and C
+      cblas_sgemm(kRowMajor, trans_a ? kTrans : kNoTrans, trans_b ? kTrans : kNoTrans, int(M), int(n), int(K), alpha,
+                  A, int(lda), trans_b ? B + lo * ldb : B + lo, int(ldb), beta, C + lo, int(N));
+  }
+}
+#endif
+
 // Below this many multiply-adds a product runs on one thread.
 constexpr int64_t kParallelGemm = 1 << 18;
 
@@ -67,6 +110,13 @@ void CpuBackend::matmul(const Tensor& a, bool trans_a, const Tensor& b, bool tra
     int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
     // Product i, on `threads` threads (1: serial).
     auto one = [&](int64_t i, int threads) {
+#ifdef HC_OPENBLAS
+      if constexpr (std::is_same_v<T, float>) {
+        sgemm_blocks(pa + i * ra * ca, trans_a, pb + (Bb == 1 ? 0 : i) * rb * cb, trans_b, al, be, po + i * M * N,
+                     M, N, K, threads);
+        return;
+      }
+#endif
       Eigen::Map<const RowMat<T>> A(pa + i * ra * ca, ra, ca);
       Eigen::Map<const RowMat<T>> B(pb + (Bb == 1 ? 0 : i) * rb * cb, rb, cb);
       Eigen::Map<RowMat<T>> C(po + i * M * N, M, N);
@@ -90,6 +140,14 @@ void CpuBackend::matmul(const Tensor& a, bool trans_a, const Tensor& b, bool tra
       for (int64_t i = 0; i < Ba; ++i) one(i, 1);
     }
   });
+}
+
+std::string cpu_gemm_library() {
+#ifdef HC_OPENBLAS
+  return std::string("openblas (float32; kernels ") + openblas_get_corename() + "), eigen (float64)";
+#else
+  return "eigen";
+#endif
 }
 
 void matmul_reference(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, double alpha,
