@@ -142,3 +142,42 @@ TEST_CASE("fast path: layer_norm_backward (column tiles) equals its reference") 
     CHECK(db1.to_vector() == db2.to_vector());
   }
 }
+
+TEST_CASE("fast path: depthwise conv2d forward and backward agree with the reference loops") {
+  ThreadCount two(2);
+  Backend& be = backend_for(Device::CPU);
+  struct Case { int64_t N, C, H, W, k; int stride, pad; };
+  // Odd and even sizes, both strides, padding of k/2 and none.
+  std::vector<Case> cases = {{4, 6, 13, 11, 3, 1, 1}, {3, 5, 17, 16, 5, 2, 2}, {2, 7, 9, 12, 3, 2, 1},
+                             {2, 4, 10, 9, 3, 1, 0}, {8, 16, 16, 16, 5, 1, 2}};
+  for (DType dt : {DType::F64, DType::F32}) {
+    for (const Case& c : cases) {
+      CAPTURE(dtype_name(dt));
+      CAPTURE(c.H);
+      CAPTURE(c.k);
+      CAPTURE(c.stride);
+      Conv2dParams p;
+      p.stride_h = p.stride_w = c.stride;
+      p.pad_h = p.pad_w = c.pad;
+      p.groups = static_cast<int>(c.C);
+      int64_t OH = (c.H + 2 * c.pad - c.k) / c.stride + 1, OW = (c.W + 2 * c.pad - c.k) / c.stride + 1;
+      Tensor x = random_tensor({c.N, c.C, c.H, c.W}, dt, 51), w = random_tensor({c.C, 1, c.k, c.k}, dt, 52);
+      Tensor bias = random_tensor({c.C}, dt, 53), dy = random_tensor({c.N, c.C, OH, OW}, dt, 54);
+      Tensor y1 = Tensor::empty({c.N, c.C, OH, OW}, dt), y2 = y1.clone();
+      be.conv2d(x, w, bias, p, y1);
+      conv2d_depthwise_reference(x, w, bias, p, y2);
+      // Forward: the same sums in the same order.
+      CHECK(y1.to_vector() == y2.to_vector());
+      Tensor dx1 = Tensor::empty(x.shape(), dt), dw1 = Tensor::empty(w.shape(), dt), db1 = Tensor::empty({c.C}, dt);
+      Tensor dx2 = dx1.clone(), dw2 = dw1.clone(), db2 = db1.clone();
+      be.conv2d_backward(x, w, dy, p, &dx1, &dw1, &db1);
+      conv2d_depthwise_backward_reference(x, w, dy, p, &dx2, &dw2, &db2);
+      // Backward: the same terms in another order. dx sums at most k*k products in the element
+      // type (float32: within a few 1e-7 relative); dw and db sum in double.
+      double tol = dt == DType::F64 ? 1e-13 : 1e-6;
+      CHECK(max_rel_diff(dx1, dx2) <= tol);
+      CHECK(max_rel_diff(dw1, dw2) <= tol);
+      CHECK(max_rel_diff(db1, db2) <= tol);
+    }
+  }
+}

@@ -15,10 +15,12 @@
 #include <Eigen/Core>
 #include <omp.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "core/backend_cpu.h"
 #include "ops/cpu/parallel_cpu.h"
+#include "ops/cpu/reference_cpu.h"
 
 namespace hc {
 
@@ -96,9 +98,13 @@ int image_threads(int64_t N) {
 }
 
 // ---- depthwise: x [N, C, H, W], w [C, 1, KH, KW] ---------------------------------------------
+// The reference loops visit one output (or one dy element) at a time and test every tap against
+// the padding. The kernels further down loop over taps outside and over a row of outputs inside,
+// with the valid output range of each tap computed once, so the inner loop is a plain
+// (vectorisable) multiply-add along the row.
 
 template <class T>
-void depthwise_forward(const T* x, const T* w, const T* bias, const Geometry& g, T* y) {
+void depthwise_forward_reference(const T* x, const T* w, const T* bias, const Geometry& g, T* y) {
 #pragma omp parallel for schedule(static) if (g.N * g.Cin * g.OH * g.OW > kParallelGrain)
   for (int64_t nc = 0; nc < g.N * g.Cin; ++nc) {
     int64_t c = nc % g.Cin;
@@ -123,7 +129,7 @@ void depthwise_forward(const T* x, const T* w, const T* bias, const Geometry& g,
 }
 
 template <class T>
-void depthwise_backward(const T* x, const T* w, const T* dy, const Geometry& g, T* dx, T* dw, T* db) {
+void depthwise_backward_reference(const T* x, const T* w, const T* dy, const Geometry& g, T* dx, T* dw, T* db) {
   // dx: each (image, channel) plane is independent.
   if (dx) {
 #pragma omp parallel for schedule(static) if (g.N * g.Cin * g.OH * g.OW > kParallelGrain)
@@ -170,6 +176,128 @@ void depthwise_backward(const T* x, const T* w, const T* dy, const Geometry& g, 
               }
             }
           }
+      }
+      if (dw)
+        for (int64_t k = 0; k < g.KH * g.KW; ++k) dw[c * g.KH * g.KW + k] = static_cast<T>(acc[k]);
+      if (db) db[c] = static_cast<T>(bacc);
+    }
+  }
+}
+
+// For tap offset k (kh or kw) along one axis: the outputs o in [lo, hi) whose input
+// o*stride - pad + k lies inside [0, size).
+inline void valid_range(int64_t k, int64_t stride, int64_t pad, int64_t size, int64_t out, int64_t& lo,
+                        int64_t& hi) {
+  // o*stride >= pad - k  and  o*stride <= size - 1 + pad - k
+  int64_t a = pad - k, b = size - 1 + pad - k;
+  lo = a <= 0 ? 0 : (a + stride - 1) / stride;
+  hi = b < 0 ? 0 : std::min(out, b / stride + 1);
+  if (hi < lo) hi = lo;
+}
+
+// Same sums as depthwise_forward_reference, in the same order (bias, then the taps in (kh, kw)
+// order): the results are identical.
+template <class T>
+void depthwise_forward(const T* x, const T* w, const T* bias, const Geometry& g, T* y) {
+#pragma omp parallel for schedule(static) if (g.N * g.Cin * g.OH * g.OW > kParallelGrain)
+  for (int64_t nc = 0; nc < g.N * g.Cin; ++nc) {
+    int64_t c = nc % g.Cin;
+    const T* xp = x + nc * g.H * g.W;   // [H, W]
+    const T* wp = w + c * g.KH * g.KW;  // [KH, KW]
+    T* yp = y + nc * g.OH * g.OW;       // [OH, OW]
+    T b = bias ? bias[c] : T(0);
+    for (int64_t i = 0; i < g.OH * g.OW; ++i) yp[i] = b;
+    for (int64_t kh = 0; kh < g.KH; ++kh) {
+      int64_t oh0, oh1;
+      valid_range(kh, g.sh, g.ph, g.H, g.OH, oh0, oh1);
+      for (int64_t oh = oh0; oh < oh1; ++oh) {
+        const T* xr = xp + (oh * g.sh - g.ph + kh) * g.W;
+        T* yr = yp + oh * g.OW;
+        for (int64_t kw = 0; kw < g.KW; ++kw) {
+          int64_t ow0, ow1;
+          valid_range(kw, g.sw, g.pw, g.W, g.OW, ow0, ow1);
+          T wk = wp[kh * g.KW + kw];
+          const T* xk = xr - g.pw + kw;  // xk[ow * sw] is the tap's input for output ow
+          if (g.sw == 1) {
+#pragma omp simd
+            for (int64_t ow = ow0; ow < ow1; ++ow) yr[ow] += xk[ow] * wk;
+          } else {
+            for (int64_t ow = ow0; ow < ow1; ++ow) yr[ow] += xk[ow * g.sw] * wk;
+          }
+        }
+      }
+    }
+  }
+}
+
+// dx sums the same terms as the reference in another order (taps outside, outputs inside);
+// dw sums each tap over rows in order, each row's products added in double by a vectorised
+// reduction. Both orders are fixed by the shapes alone.
+template <class T>
+void depthwise_backward(const T* x, const T* w, const T* dy, const Geometry& g, T* dx, T* dw, T* db) {
+  if (dx) {
+#pragma omp parallel for schedule(static) if (g.N * g.Cin * g.OH * g.OW > kParallelGrain)
+    for (int64_t nc = 0; nc < g.N * g.Cin; ++nc) {
+      int64_t c = nc % g.Cin;
+      const T* wp = w + c * g.KH * g.KW;        // [KH, KW]
+      const T* gp = dy + nc * g.OH * g.OW;      // [OH, OW]
+      T* dxp = dx + nc * g.H * g.W;             // [H, W]
+      for (int64_t i = 0; i < g.H * g.W; ++i) dxp[i] = T(0);
+      for (int64_t kh = 0; kh < g.KH; ++kh) {
+        int64_t oh0, oh1;
+        valid_range(kh, g.sh, g.ph, g.H, g.OH, oh0, oh1);
+        for (int64_t oh = oh0; oh < oh1; ++oh) {
+          T* dxr = dxp + (oh * g.sh - g.ph + kh) * g.W;
+          const T* gr = gp + oh * g.OW;
+          for (int64_t kw = 0; kw < g.KW; ++kw) {
+            int64_t ow0, ow1;
+            valid_range(kw, g.sw, g.pw, g.W, g.OW, ow0, ow1);
+            T wk = wp[kh * g.KW + kw];
+            T* dxk = dxr - g.pw + kw;
+            if (g.sw == 1) {
+#pragma omp simd
+              for (int64_t ow = ow0; ow < ow1; ++ow) dxk[ow] += gr[ow] * wk;
+            } else {
+              for (int64_t ow = ow0; ow < ow1; ++ow) dxk[ow * g.sw] += gr[ow] * wk;
+            }
+          }
+        }
+      }
+    }
+  }
+  if (dw || db) {
+#pragma omp parallel for schedule(static) if (g.N * g.Cin * g.OH * g.OW > kParallelGrain)
+    for (int64_t c = 0; c < g.Cin; ++c) {
+      std::vector<double> acc(g.KH * g.KW, 0.0);
+      double bacc = 0;
+      for (int64_t n = 0; n < g.N; ++n) {
+        const T* xp = x + (n * g.Cin + c) * g.H * g.W;     // [H, W]
+        const T* gp = dy + (n * g.Cin + c) * g.OH * g.OW;  // [OH, OW]
+        double s = 0;
+#pragma omp simd reduction(+ : s)
+        for (int64_t i = 0; i < g.OH * g.OW; ++i) s += gp[i];
+        bacc += s;
+        if (!dw) continue;
+        for (int64_t kh = 0; kh < g.KH; ++kh) {
+          int64_t oh0, oh1;
+          valid_range(kh, g.sh, g.ph, g.H, g.OH, oh0, oh1);
+          for (int64_t kw = 0; kw < g.KW; ++kw) {
+            int64_t ow0, ow1;
+            valid_range(kw, g.sw, g.pw, g.W, g.OW, ow0, ow1);
+            double t = 0;
+            for (int64_t oh = oh0; oh < oh1; ++oh) {
+              const T* xk = xp + (oh * g.sh - g.ph + kh) * g.W - g.pw + kw;
+              const T* gr = gp + oh * g.OW;
+              if (g.sw == 1) {
+#pragma omp simd reduction(+ : t)
+                for (int64_t ow = ow0; ow < ow1; ++ow) t += double(gr[ow]) * xk[ow];
+              } else {
+                for (int64_t ow = ow0; ow < ow1; ++ow) t += double(gr[ow]) * xk[ow * g.sw];
+              }
+            }
+            acc[kh * g.KW + kw] += t;
+          }
+        }
       }
       if (dw)
         for (int64_t k = 0; k < g.KH * g.KW; ++k) dw[c * g.KH * g.KW + k] = static_cast<T>(acc[k]);
@@ -265,6 +393,28 @@ void general_backward(const T* x, const T* w, const T* dy, const Geometry& g, T*
 }
 
 }  // namespace
+
+void conv2d_depthwise_reference(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p,
+                                Tensor& y) {
+  Geometry g = geometry(x, w, y, p);
+  HC_CHECK(g.depthwise(), "conv2d_depthwise_reference: not a depthwise convolution");
+  dispatch_float(x.dtype(), "conv2d", [&](auto tag) {
+    using T = decltype(tag);
+    depthwise_forward_reference(x.data<T>(), w.data<T>(), bias.defined() ? bias.data<T>() : nullptr, g,
+                                y.data<T>());
+  });
+}
+
+void conv2d_depthwise_backward_reference(const Tensor& x, const Tensor& w, const Tensor& dy,
+                                         const Conv2dParams& p, Tensor* dx, Tensor* dw, Tensor* dbias) {
+  Geometry g = geometry(x, w, dy, p);
+  HC_CHECK(g.depthwise(), "conv2d_depthwise_backward_reference: not a depthwise convolution");
+  dispatch_float(x.dtype(), "conv2d_backward", [&](auto tag) {
+    using T = decltype(tag);
+    depthwise_backward_reference(x.data<T>(), w.data<T>(), dy.data<T>(), g, dx ? dx->data<T>() : nullptr,
+                                 dw ? dw->data<T>() : nullptr, dbias ? dbias->data<T>() : nullptr);
+  });
+}
 
 void CpuBackend::conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p,
                         Tensor& y) {
