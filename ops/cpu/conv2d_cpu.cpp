@@ -195,10 +195,21 @@ inline void valid_range(int64_t k, int64_t stride, int64_t pad, int64_t size, in
   if (hi < lo) hi = lo;
 }
 
+// The valid output ranges of every tap row and column, computed once per call (integer divisions
+// per row would cost more than the row's arithmetic on the small late-stage planes).
+struct TapRanges {
+  std::vector<int64_t> oh0, oh1, ow0, ow1;  // [KH], [KH], [KW], [KW]
+  explicit TapRanges(const Geometry& g) : oh0(g.KH), oh1(g.KH), ow0(g.KW), ow1(g.KW) {
+    for (int64_t k = 0; k < g.KH; ++k) valid_range(k, g.sh, g.ph, g.H, g.OH, oh0[k], oh1[k]);
+    for (int64_t k = 0; k < g.KW; ++k) valid_range(k, g.sw, g.pw, g.W, g.OW, ow0[k], ow1[k]);
+  }
+};
+
 // Same sums as depthwise_forward_reference, in the same order (bias, then the taps in (kh, kw)
 // order): the results are identical.
 template <class T>
 void depthwise_forward(const T* x, const T* w, const T* bias, const Geometry& g, T* y) {
+  const TapRanges r(g);
 #pragma omp parallel for schedule(static) if (g.N * g.Cin * g.OH * g.OW > kParallelGrain)
   for (int64_t nc = 0; nc < g.N * g.Cin; ++nc) {
     int64_t c = nc % g.Cin;
@@ -208,14 +219,12 @@ void depthwise_forward(const T* x, const T* w, const T* bias, const Geometry& g,
     T b = bias ? bias[c] : T(0);
     for (int64_t i = 0; i < g.OH * g.OW; ++i) yp[i] = b;
     for (int64_t kh = 0; kh < g.KH; ++kh) {
-      int64_t oh0, oh1;
-      valid_range(kh, g.sh, g.ph, g.H, g.OH, oh0, oh1);
+      int64_t oh0 = r.oh0[kh], oh1 = r.oh1[kh];
       for (int64_t oh = oh0; oh < oh1; ++oh) {
         const T* xr = xp + (oh * g.sh - g.ph + kh) * g.W;
         T* yr = yp + oh * g.OW;
         for (int64_t kw = 0; kw < g.KW; ++kw) {
-          int64_t ow0, ow1;
-          valid_range(kw, g.sw, g.pw, g.W, g.OW, ow0, ow1);
+          int64_t ow0 = r.ow0[kw], ow1 = r.ow1[kw];
           T wk = wp[kh * g.KW + kw];
           const T* xk = xr - g.pw + kw;  // xk[ow * sw] is the tap's input for output ow
           if (g.sw == 1) {
@@ -235,6 +244,7 @@ void depthwise_forward(const T* x, const T* w, const T* bias, const Geometry& g,
 // reduction. Both orders are fixed by the shapes alone.
 template <class T>
 void depthwise_backward(const T* x, const T* w, const T* dy, const Geometry& g, T* dx, T* dw, T* db) {
+  const TapRanges r(g);
   if (dx) {
 #pragma omp parallel for schedule(static) if (g.N * g.Cin * g.OH * g.OW > kParallelGrain)
     for (int64_t nc = 0; nc < g.N * g.Cin; ++nc) {
@@ -244,14 +254,12 @@ void depthwise_backward(const T* x, const T* w, const T* dy, const Geometry& g, 
       T* dxp = dx + nc * g.H * g.W;             // [H, W]
       for (int64_t i = 0; i < g.H * g.W; ++i) dxp[i] = T(0);
       for (int64_t kh = 0; kh < g.KH; ++kh) {
-        int64_t oh0, oh1;
-        valid_range(kh, g.sh, g.ph, g.H, g.OH, oh0, oh1);
+        int64_t oh0 = r.oh0[kh], oh1 = r.oh1[kh];
         for (int64_t oh = oh0; oh < oh1; ++oh) {
           T* dxr = dxp + (oh * g.sh - g.ph + kh) * g.W;
           const T* gr = gp + oh * g.OW;
           for (int64_t kw = 0; kw < g.KW; ++kw) {
-            int64_t ow0, ow1;
-            valid_range(kw, g.sw, g.pw, g.W, g.OW, ow0, ow1);
+            int64_t ow0 = r.ow0[kw], ow1 = r.ow1[kw];
             T wk = wp[kh * g.KW + kw];
             T* dxk = dxr - g.pw + kw;
             if (g.sw == 1) {
@@ -279,11 +287,9 @@ void depthwise_backward(const T* x, const T* w, const T* dy, const Geometry& g, 
         bacc += s;
         if (!dw) continue;
         for (int64_t kh = 0; kh < g.KH; ++kh) {
-          int64_t oh0, oh1;
-          valid_range(kh, g.sh, g.ph, g.H, g.OH, oh0, oh1);
+          int64_t oh0 = r.oh0[kh], oh1 = r.oh1[kh];
           for (int64_t kw = 0; kw < g.KW; ++kw) {
-            int64_t ow0, ow1;
-            valid_range(kw, g.sw, g.pw, g.W, g.OW, ow0, ow1);
+            int64_t ow0 = r.ow0[kw], ow1 = r.ow1[kw];
             double t = 0;
             for (int64_t oh = oh0; oh < oh1; ++oh) {
               const T* xk = xp + (oh * g.sh - g.ph + kh) * g.W - g.pw + kw;
