@@ -48,3 +48,35 @@ TEST_CASE("cli: errors go to stderr with a non-zero exit") {
   CHECK(r.status == 0);
   CHECK(r.out.find("usage: hyperclip params") != std::string::npos);
 }
+
+TEST_CASE("cli: bench prints one JSON line, reproducibly, and refuses bad options") {
+  const std::string args = "bench --config cpu-convnet --batch 4 --steps 2 --warmup 1 --threads 2";
+  RunResult a = run_cli(args, false), b = run_cli(args, false);
+  REQUIRE(a.status == 0);
+  REQUIRE(b.status == 0);
+  nlohmann::json ja = nlohmann::json::parse(a.out), jb = nlohmann::json::parse(b.out);
+  for (const char* k : {"images_per_s", "step_ms", "peak_rss_mb", "peak_tensor_mb", "model_gflops_per_image",
+                        "peak_gflops", "mfu"}) {
+    CAPTURE(k);
+    CHECK(ja[k].get<double>() > 0);
+  }
+  CHECK(ja["batch"] == 4);
+  CHECK(ja["mode"] == "hyper");
+  CHECK(ja["mfu"].get<double>() == doctest::Approx(ja["model_gflops_per_image"].get<double>() *
+                                                   ja["images_per_s"].get<double>() / ja["peak_gflops"].get<double>()));
+  // Same seed, same threads: the same losses to the last bit, and the same FLOP count.
+  CHECK(ja["final_loss"].get<double>() == jb["final_loss"].get<double>());
+  CHECK(ja["model_gflops_per_image"].get<double>() == jb["model_gflops_per_image"].get<double>());
+  // The baseline has no hypernetwork: fewer FLOPs per image.
+  RunResult base = run_cli("bench --config cpu-convnet --mode baseline --batch 4 --steps 1 --warmup 0", false);
+  REQUIRE(base.status == 0);
+  CHECK(nlohmann::json::parse(base.out)["model_gflops_per_image"].get<double>() <
+        ja["model_gflops_per_image"].get<double>());
+
+  RunResult bad = run_cli("bench --config cpu-resnet");
+  CHECK(bad.status != 0);
+  CHECK(bad.out.find("unknown --config 'cpu-resnet'") != std::string::npos);
+  RunResult bf16 = run_cli("bench --config cpu-vit --precision bf16");
+  CHECK(bf16.status != 0);
+  CHECK(bf16.out.find("bf16") != std::string::npos);
+}
