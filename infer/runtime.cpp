@@ -261,6 +261,7 @@ void ImageRuntime::allocate() {
   }
   scratch_offset_ = offset;
   arena_.assign(offset + scratch_floats_ * threads_, 0.0f);
+  pool_ = std::make_shared<WorkerPool>(threads_);
 }
 
 int64_t ImageRuntime::weight_bytes() const {
@@ -329,6 +330,13 @@ void ImageRuntime::exec(const Layer& l, int64_t b, int64_t e, int part, int part
   }
 }
 
+// Whether layer l is split between the threads for a call of n images run layer by layer: only
+// when it is big enough to pay for handing work to another thread. Squeeze-excitation and pooling
+// are never split (a few thousand multiply-adds).
+bool ImageRuntime::splits(const Layer& l, int64_t n) const {
+  return l.kind != Kind::SqueezeExcite && l.kind != Kind::MeanPool && l.macs * n >= opt_.parallel_min_macs;
+}
+
 // L2-normalise the embeddings of images [b, e) and write them, or their cosines with the classes,
 // to out (indexed from image 0 of the chunk).
 void ImageRuntime::tail(int64_t b, int64_t e, float* out, bool cosines) const {
@@ -344,21 +352,18 @@ void ImageRuntime::run_chunk(const float* images, int64_t n, float* out, bool co
   if (n >= 2 && threads >= 2) {
     // Throughput: each thread takes a contiguous share of the images through the whole network.
     int parts = static_cast<int>(std::min<int64_t>(threads, n));
-#pragma omp parallel num_threads(parts)
-    {
-      int t = omp_get_thread_num();
+    auto share_of_images = [&](int t) {
       auto [b, e] = share(n, t, parts);
       for (const Layer& l : layers_) exec(l, b, e, 0, 1, scratch(t));
       tail(b, e, out, cosines);
-    }
+    };
+    pool_->run(parts, share_of_images);
   } else {
     // Latency: big layers split between the threads, small ones on this thread.
     for (const Layer& l : layers_) {
-      bool split = threads >= 2 && l.kind != Kind::SqueezeExcite && l.kind != Kind::MeanPool &&
-                   l.macs * n >= opt_.parallel_min_macs;
-      if (split) {
-#pragma omp parallel num_threads(threads)
-        exec(l, 0, n, omp_get_thread_num(), omp_get_num_threads(), scratch(omp_get_thread_num()));
+      if (threads >= 2 && splits(l, n)) {
+        auto part_of_layer = [&](int t) { exec(l, 0, n, t, threads, scratch(t)); };
+        pool_->run(threads, part_of_layer);
       } else {
         exec(l, 0, n, 0, 1, scratch(0));
       }
@@ -410,7 +415,7 @@ std::string ImageRuntime::describe() const {
   int64_t macs = 0;
   for (const Layer& l : layers_) {
     macs += l.macs;
-    if (l.kind != Kind::SqueezeExcite && l.kind != Kind::MeanPool && l.macs >= opt_.parallel_min_macs) ++split;
+    if (splits(l, 1)) ++split;
   }
   return nlohmann::json{{"layers", layers_.size()},
                         {"layers_split_at_batch1", split},

@@ -10,8 +10,9 @@
 // its last reader has run (liveness), so the arena holds a few activations, not one per layer.
 // Calls allocate nothing (Eigen may take a GEMM's packing buffer from the heap for a large product).
 //
-// Threads (OpenMP, up to omp_get_max_threads() at construction):
-//   n >= 2 images: one parallel region per call; each thread runs every layer on its share of the
+// Threads (up to omp_get_max_threads() at construction; a WorkerPool of its own, see
+// infer/worker_pool.h for why not OpenMP regions):
+//   n >= 2 images: one hand-out per call; each thread runs every layer on its share of the
 //     images, without synchronising (throughput).
 //   one image: a layer is split between the threads (pixels, rows or query rows) only if it does
 //     at least parallel_min_macs multiply-adds; smaller layers run on the calling thread, so that
@@ -19,10 +20,12 @@
 // Not reentrant: one call at a time per runtime.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "infer/kernels_cpu.h"
+#include "infer/worker_pool.h"
 #include "models/config.h"
 #include "models/image_tower.h"
 
@@ -94,6 +97,7 @@ class ImageRuntime {
   void run(const float* images, int64_t n, float* out, bool cosines);
   void run_chunk(const float* images, int64_t n, float* out, bool cosines);
   void tail(int64_t b, int64_t e, float* out, bool cosines) const;
+  bool splits(const Layer& l, int64_t n) const;
 
   RuntimeOptions opt_;
   int threads_ = 1;
@@ -107,6 +111,7 @@ class ImageRuntime {
   std::vector<int64_t> slot_floats_, slot_offset_;
   int64_t scratch_offset_ = 0, scratch_floats_ = 0;
   mutable std::vector<float> arena_;
+  std::shared_ptr<WorkerPool> pool_;  // threads_ − 1 workers
 };
 
 }  // namespace hc

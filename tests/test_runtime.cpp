@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
+#include <map>
 #include <new>
 #include <omp.h>
 #include <random>
@@ -154,7 +155,7 @@ TEST_CASE("inference kernels: squeeze-excitation, layer norm and attention equal
 namespace {
 
 // An exported classifier of a small random model (non-zero generated offsets and running stats).
-Classifier small_classifier(const std::string& image, int64_t image_size) {
+Classifier make_classifier(const std::string& image, int64_t image_size) {
   Tokenizer tok = Tokenizer::train({"a photo of a red circle", "a blue square"}, 280);
   ModelConfig c;
   c.image = image_preset(image);
@@ -178,12 +179,23 @@ Classifier small_classifier(const std::string& image, int64_t image_size) {
   return build_classifier(m, tok, {"red circle", "blue square", "cat"}, {"a photo of a {}."});
 }
 
+// Built once per tower for the whole file (building is most of these tests' time); each test
+// gets a copy with its own runtime.
+Classifier small_classifier(const std::string& image) {
+  static std::map<std::string, Classifier> built;
+  auto it = built.find(image);
+  if (it == built.end()) it = built.emplace(image, make_classifier(image, 32)).first;
+  Classifier c = it->second;
+  c.prepare();
+  return c;
+}
+
 }  // namespace
 
 TEST_CASE("inference runtime: equals the exported tower's tape forward, batch 1 and batch > 1, split or not") {
   for (const char* image : {"convnet-nano", "vit-nano"}) {
     CAPTURE(image);
-    Classifier c = small_classifier(image, 32);
+    Classifier c = small_classifier(image);
     Tensor images = test::randn({7, 3, 32, 32}, 8).to(DType::F32);
     Tensor want_cos = c.cosines_tape(images), want_emb = c.embed_tape(images);
     Tensor one = slice(images, 0, 2, 3);
@@ -210,7 +222,7 @@ TEST_CASE("inference runtime: equals the exported tower's tape forward, batch 1 
 TEST_CASE("inference runtime: repeated calls allocate nothing and keep the arena") {
   for (const char* image : {"convnet-nano", "vit-nano"}) {
     CAPTURE(image);
-    Classifier c = small_classifier(image, 32);
+    Classifier c = small_classifier(image);
     RuntimeOptions o;
     o.max_batch = 4;
     o.parallel_min_macs = 0;  // batch 1 splits every layer: parallel regions on every call
@@ -236,7 +248,7 @@ TEST_CASE("inference runtime: repeated calls allocate nothing and keep the arena
 }
 
 TEST_CASE("inference runtime: wrong images, a tower with batch norms and no classes are clear errors") {
-  Classifier c = small_classifier("convnet-nano", 32);
+  Classifier c = small_classifier("convnet-nano");
   CHECK_THROWS_WITH_AS(c.cosines(Tensor::zeros({2, 3, 16, 16})), doctest::Contains("expected [n, 3, 32, 32]"),
                        Error);
   ModelConfig cfg = c.config;
