@@ -258,3 +258,18 @@ TEST_CASE("inference runtime: wrong images, a tower with batch norms and no clas
   CHECK_THROWS_WITH_AS(encoder.cosines(Tensor::zeros({1, 3, 32, 32})), doctest::Contains("no class matrix"), Error);
   CHECK(encoder.embed(Tensor::zeros({1, 3, 32, 32})).size(1) == cfg.embed);
 }
+
+TEST_CASE("inference runtime: the worker pool runs every part exactly once, call after call") {
+  for (int threads : {1, 2, 3}) {
+    WorkerPool pool(threads);
+    CHECK(pool.threads() == threads);
+    std::vector<std::atomic<int>> hits(threads);
+    for (int call = 0; call < 2000; ++call) {
+      int parts = 1 + call % threads;
+      for (auto& h : hits) h.store(0);
+      auto job = [&](int part) { hits[part].fetch_add(1); };
+      pool.run(parts, job);
+      for (int p = 0; p < threads; ++p) REQUIRE(hits[p].load() == (p < parts ? 1 : 0));
+    }
+  }
+}
