@@ -1,7 +1,11 @@
-// Inference benchmark of exported classifiers (issue: deployment): batch-1 latency and batch-64
-// throughput of the convnet-nano and vit-nano image towers as exported (BN folded, class matrix),
-// one JSON line per tower. bench/torch_classifier.py measures PyTorch eval-mode inference of the
-// same networks; `make bench-classify` runs both in one go.
+// Inference benchmark of exported classifiers (issue: deployment): batch-1 latency (median of 50)
+// and batch-64 throughput (median of 10) of the convnet-nano and vit-nano classifiers as exported
+// (BN folded, class matrix), run by the inference runtime (infer/runtime.h), one JSON line per
+// tower; with --tape also the exported tower's forward on the tape engine ("hyperclip-tape").
+// bench/torch_classifier.py measures PyTorch eval-mode inference of the same networks;
+// `make bench-classify` runs both in one go.
+//   build/bench_classifier [--threads N] [--min-macs M] [--tape]
+// --min-macs: the runtime's parallel_min_macs (batch-1 layers below it run on one thread).
 #include <omp.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -41,8 +45,17 @@ static double time_median(F fn, int warmup, int runs) {
 
 int main(int argc, char** argv) {
   int threads = 2;
-  for (int i = 1; i + 1 < argc; ++i)
-    if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
+  bool tape = false;
+  RuntimeOptions ro;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--tape")) tape = true;
+    else if (i + 1 < argc && !std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[++i]);
+    else if (i + 1 < argc && !std::strcmp(argv[i], "--min-macs")) ro.parallel_min_macs = std::atoll(argv[++i]);
+    else {
+      std::fprintf(stderr, "usage: bench_classifier [--threads N] [--min-macs M] [--tape]\n");
+      return 2;
+    }
+  }
   omp_set_num_threads(threads);
   Tokenizer tok = Tokenizer::train({"a photo of a class"}, 300);
   std::vector<std::string> classes;
@@ -68,8 +81,11 @@ int main(int argc, char** argv) {
     Tensor one = Tensor::empty({1, 3, S, S}), many = Tensor::empty({64, 3, S, S});
     fill_normal(one, g, 1.0);
     fill_normal(many, g, 1.0);
-    double t1 = time_median([&] { c.cosines(one); }, 10, 50);
-    double t64 = time_median([&] { c.cosines(many); }, 2, 10);
+    c.prepare(ro);
+    ImageRuntime& rt = *c.runtime;
+    std::vector<float> out(64 * rt.num_classes());
+    double t1 = time_median([&] { rt.cosines(one.data<float>(), 1, out.data()); }, 10, 50);
+    double t64 = time_median([&] { rt.cosines(many.data<float>(), 64, out.data()); }, 2, 10);
     std::printf("%s\n", nlohmann::json{{"impl", "hyperclip"},
                                        {"tower", image},
                                        {"image_size", S},
@@ -77,7 +93,19 @@ int main(int argc, char** argv) {
                                        {"batch1_latency_ms", t1 * 1e3},
                                        {"batch64_images_per_s", 64 / t64},
                                        {"classifier_bytes", static_cast<int64_t>(st.st_size)},
-                                       {"image_parameters", c.visual->parameter_count()}}
+                                       {"image_parameters", c.visual->parameter_count()},
+                                       {"runtime", nlohmann::json::parse(rt.describe())}}
+                            .dump()
+                            .c_str());
+    std::fflush(stdout);
+    if (!tape) continue;
+    t1 = time_median([&] { c.cosines_tape(one); }, 5, 30);
+    t64 = time_median([&] { c.cosines_tape(many); }, 2, 5);
+    std::printf("%s\n", nlohmann::json{{"impl", "hyperclip-tape"},
+                                       {"tower", image},
+                                       {"threads", threads},
+                                       {"batch1_latency_ms", t1 * 1e3},
+                                       {"batch64_images_per_s", 64 / t64}}
                             .dump()
                             .c_str());
     std::fflush(stdout);

@@ -20,10 +20,29 @@ static std::shared_ptr<ImageTower> make_tower(const ModelConfig& cfg, bool folde
   return std::make_shared<VitTower>(cfg.image.vit, cfg.image.image_size, cfg.embed);
 }
 
+void Classifier::prepare(RuntimeOptions options) {
+  runtime = std::make_shared<ImageRuntime>(*visual, config, classes, options);
+}
+
 Tensor Classifier::cosines(const Tensor& images) const {
+  HC_CHECK(runtime, "classifier: no inference plan (call prepare())");
+  return runtime->cosines(images);
+}
+
+Tensor Classifier::embed(const Tensor& images) const {
+  HC_CHECK(runtime, "classifier: no inference plan (call prepare())");
+  return runtime->embed(images);
+}
+
+Tensor Classifier::cosines_tape(const Tensor& images) const {
   NoGradGuard ng;
   Tensor v = l2_normalize(visual->forward(images, nullptr));
   return matmul(v, classes, false, true);
+}
+
+Tensor Classifier::embed_tape(const Tensor& images) const {
+  NoGradGuard ng;
+  return l2_normalize(visual->forward(images, nullptr));
 }
 
 Classifier build_classifier(HyperClip& model, const Tokenizer& tok, const std::vector<std::string>& class_names,
@@ -100,6 +119,7 @@ Classifier build_classifier(HyperClip& model, const Tokenizer& tok, const std::v
     }
   }
   model.train(was_training);
+  c.prepare();
   return c;
 }
 
@@ -115,11 +135,6 @@ void save_classifier(const std::string& path, const Classifier& c) {
                      {"model", config_to_json(c.config)},
                      {"folded", c.config.image.kind == "convnet" ? "true" : "false"},
                      {"class_names", nlohmann::json(c.class_names).dump()}});
-}
-
-Tensor Classifier::embed(const Tensor& images) const {
-  NoGradGuard ng;
-  return l2_normalize(visual->forward(images, nullptr));
 }
 
 void save_text_encoder(const std::string& path, const HyperClip& model, const Tokenizer& tok) {
@@ -191,6 +206,7 @@ Classifier load_classifier(const std::string& path) {
            c.config.embed);
   c.logit_scale = st.get("logit_scale");
   c.logit_bias = st.get("logit_bias");
+  c.prepare();
   return c;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "data/tokenizer.h"
+#include "infer/runtime.h"
 #include "models/hyperclip.h"
 
 namespace hc {
@@ -20,10 +21,17 @@ struct Classifier {
   std::shared_ptr<ImageTower> visual;  // folded (ConvNet) or adapted (ViT), evaluation mode
   Tensor classes;                      // [K, E], L2-normalised rows
   Tensor logit_scale, logit_bias;      // t' and b
-  // Cosine similarities [n, K] of images [n, 3, S, S].
+  // The tape-free inference plan of visual and classes (infer/runtime.h), made by build_classifier
+  // and load_classifier; prepare() remakes it (after changing the weights, or for other options).
+  std::shared_ptr<ImageRuntime> runtime;
+  void prepare(RuntimeOptions options = {});
+  // Cosine similarities [n, K] of images [n, 3, S, S], through the runtime.
   Tensor cosines(const Tensor& images) const;
-  // L2-normalised image embeddings [n, E].
+  // L2-normalised image embeddings [n, E], through the runtime.
   Tensor embed(const Tensor& images) const;
+  // The same through the module's forward on the tape engine (what the runtime is tested against).
+  Tensor cosines_tape(const Tensor& images) const;
+  Tensor embed_tape(const Tensor& images) const;
 };
 
 // The text tower and tokenizer alone, for text embeddings (`export --text-only`).

@@ -1,5 +1,6 @@
 // The exported classifier computes what the full model computes (hypernetwork in the loop), with
-// batch norms folded into the convolutions (SPEC 1.7).
+// batch norms folded into the convolutions (SPEC 1.7). Classifier::cosines runs the inference
+// runtime (infer/runtime.h), so these are end-to-end checks of export and runtime together.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -69,8 +70,9 @@ TEST_CASE("export: the classifier's logits equal the full model's, ConvNet (fold
       Tensor full = matmul(m.encode_image(images, m.generate(W, 0)), W, false, true);
       Classifier c = build_classifier(m, tok, classes, templates);
       if (std::string(image) == "convnet-nano") CHECK(c.visual->named_buffers().empty());  // no norm layers left
-      double err = rel_diff(c.cosines(images), full);
+      double err = rel_diff(c.cosines(images), full);  // the runtime
       CHECK(err <= 1e-5);
+      CHECK(rel_diff(c.cosines_tape(images), full) <= 1e-5);  // the exported tower on the tape engine
       std::printf("export %s %s: max rel diff %.2e\n", image, mode_name(mode), err);
       // Save and load: the same numbers from the file.
       std::string path = "/tmp/hyperclip_export_test_" + std::to_string(::getpid()) + ".safetensors";
