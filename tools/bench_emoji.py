@@ -9,11 +9,14 @@ results.json (one object per run), table.md, loss.png, concept_top1.png, group_t
 cifar10_top1.png, and runs/<name>/ (each run's log, metrics and last checkpoint).
 
 Budget and setup from the environment (defaults in brackets):
-  EPOCHS [30] or STEPS (overrides EPOCHS)   BATCH [128]   LR [3e-3]   IMAGE_SIZE [32]   CONTEXT [32]
+  EPOCHS [10] or STEPS (overrides EPOCHS)   BATCH [128]   LR [3e-3]   IMAGE_SIZE [32]   CONTEXT [32]
   SEEDS ["0"]   TOWERS ["convnet-nano vit-nano"]   MODES ["baseline hyper token"]   THREADS [2]
   EVAL_POINTS [10]   CAPTIONS [train.tsv]   DATA [datasets/emoji]   OUT [results/emoji]
   CIFAR [1]   CIFAR_EPOCHS [10] or CIFAR_STEPS   CIFAR_TOWERS ["convnet-nano"]   CIFAR_MODES ["baseline hyper"]
   CIFAR_TAR [../shared/data/cifar10-jpeg.tar.gz]   CIFAR_DIR [datasets/cifar10-jpeg]
+  REPORT_ONLY=1 rewrites table.md and the plots from OUT/results.json without training.
+An epoch is one pass over the caption rows: train.tsv has four caption forms per image, so 10 epochs
+show each image 40 times (results.json records both: epochs and image_epochs).
 IMAGE_SIZE defaults to 32 px (the emoji are rendered at 64 px and the loader resizes) so that tens of
 epochs of all six emoji runs fit a few CPU hours; IMAGE_SIZE=64 uses the full renders.
 """
@@ -53,8 +56,10 @@ def fail(msg):
 
 
 def tsv_rows(path):
+    """(caption rows, distinct images) of a training TSV."""
     with open(path, encoding="utf-8") as f:
-        return sum(1 for line in f if line.strip())
+        paths = [line.split("\t", 1)[0] for line in f if line.strip()]
+    return len(paths), len(set(paths))
 
 
 def run_train(name, args, steps):
@@ -87,7 +92,7 @@ def curves(rows, eval_prefix):
     return loss, evals
 
 
-def summarise(name, tower, mode, seed, dataset, steps, epochs, rows, wall, concept_spec, group_spec=None):
+def summarise(name, tower, mode, seed, dataset, steps, epochs, images, rows, wall, concept_spec, group_spec=None):
     loss, _ = curves(rows, "")
     concept = [r for r in rows if r.get("eval") == concept_spec]
     group = [r for r in rows if group_spec and r.get("eval") == group_spec]
@@ -96,6 +101,7 @@ def summarise(name, tower, mode, seed, dataset, steps, epochs, rows, wall, conce
     return {
         "dataset": dataset, "tower": tower, "mode": mode, "seed": int(seed), "image_size": IMAGE_SIZE,
         "batch": BATCH, "steps": steps, "epochs": round(epochs, 2), "images_seen": steps * BATCH,
+        "image_epochs": round(steps * BATCH / images, 2),
         "top1": last["top1"], "top5": last["top5"], "n": last["n"],
         "group_top1": group[-1]["top1"] if group else None, "group_top5": group[-1]["top5"] if group else None,
         "final_loss": statistics.mean(l for _, l in loss[-20:]), "images_per_s": statistics.median(ips) if ips else None,
@@ -111,11 +117,12 @@ def emoji_runs():
     for p in (tsv, os.path.join(DATA, "test/concept"), os.path.join(DATA, "test/group")):
         if not os.path.exists(p):
             fail(f"{p} is missing: build the dataset first (make data-emoji)")
-    rows = tsv_rows(tsv)
+    rows, images = tsv_rows(tsv)
     per_epoch = rows // BATCH
-    steps = int(env("STEPS", "0")) or int(env("EPOCHS", "30")) * per_epoch
+    steps = int(env("STEPS", "0")) or int(env("EPOCHS", "10")) * per_epoch
     epochs = steps / per_epoch
-    print(f"emoji: {rows} caption rows, {per_epoch} steps per epoch; {steps} steps = {epochs:.1f} epochs per run, "
+    print(f"emoji: {rows} caption rows of {images} images, {per_epoch} steps per epoch; {steps} steps = {epochs:.1f} epochs "
+          f"({steps * BATCH / images:.1f} passes over the images) per run, "
           f"{len(TOWERS) * len(MODES) * len(SEEDS)} runs", flush=True)
     concept, group = f"folder:{DATA}/test/concept", f"folder:{DATA}/test/group"
     results = []
@@ -127,7 +134,7 @@ def emoji_runs():
                 args = ["--image", tower, "--text", "text-nano", *hyper, "--data", f"tsv:{tsv}", "--eval-data", concept,
                         "--eval-data", group, "--templates", os.path.join(DATA, "templates.txt"), "--seed", seed]
                 rows_, wall = run_train(name, args, steps)
-                results.append(summarise(name, tower, mode, seed, "emoji", steps, epochs, rows_, wall, concept, group))
+                results.append(summarise(name, tower, mode, seed, "emoji", steps, epochs, images, rows_, wall, concept, group))
                 save(results)
     return results
 
@@ -154,7 +161,7 @@ def cifar_runs(results):
                 args = ["--image", tower, "--text", "text-nano", *hyper, "--data", f"folder:{cdir}/train",
                         "--eval-data", test, "--seed", seed]
                 rows_, wall = run_train(name, args, steps)
-                results.append(summarise(name, tower, mode, seed, "cifar10", steps, steps / per_epoch, rows_, wall, test))
+                results.append(summarise(name, tower, mode, seed, "cifar10", steps, steps / per_epoch, n_train, rows_, wall, test))
                 save(results)
     return results
 
@@ -174,8 +181,8 @@ def mean_sd(xs):
 
 
 def table(results):
-    lines = ["| data | tower | mode | seeds | top-1 % | top-5 % | group top-1 % | epochs | images seen | img/s | wall s |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| data | tower | mode | seeds | top-1 % | top-5 % | group top-1 % | epochs | image passes | images seen | img/s | wall s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     keys = []
     for r in results:
         k = (r["dataset"], r["tower"], r["mode"])
@@ -184,8 +191,14 @@ def table(results):
     for k in keys:
         rs = [r for r in results if (r["dataset"], r["tower"], r["mode"]) == k]
         lines.append(f"| {k[0]} | {k[1]} | {k[2]} | {len(rs)} | {mean_sd([r['top1'] for r in rs])} | {mean_sd([r['top5'] for r in rs])} | "
-                     f"{mean_sd([r['group_top1'] for r in rs])} | {rs[0]['epochs']} | {rs[0]['images_seen']} | "
+                     f"{mean_sd([r['group_top1'] for r in rs])} | {rs[0]['epochs']} | {rs[0].get('image_epochs', '–')} | {rs[0]['images_seen']} | "
                      f"{statistics.median(r['images_per_s'] for r in rs):.0f} | {statistics.mean(r['wall_s'] for r in rs):.0f} |")
+    knobs = ["STEPS", "EPOCHS", "SEEDS", "IMAGE_SIZE", "BATCH", "LR", "THREADS", "TOWERS", "MODES", "CAPTIONS",
+             "CIFAR", "CIFAR_STEPS", "CIFAR_EPOCHS", "OUT", "DATA"]
+    setting = " ".join(f"{k}={json.dumps(os.environ[k]) if ' ' in os.environ[k] else os.environ[k]}" for k in knobs if k in os.environ)
+    lines.append("")
+    lines.append(f"Made by `{(setting + ' ') if setting else ''}make bench-emoji` (top-1/top-5: concept task, "
+                 f"held-out family; group: 9 Unicode groups; CIFAR-10: test set; mean ± sd over seeds).")
     with open(os.path.join(OUT, "table.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n" + "\n".join(lines))
@@ -243,6 +256,12 @@ def main():
     if not os.access(BIN, os.X_OK):
         fail(f"{BIN} not found: run make first")
     os.makedirs(OUT, exist_ok=True)
+    if env("REPORT_ONLY", "0") == "1":  # table and plots again from OUT/results.json
+        with open(os.path.join(OUT, "results.json")) as f:
+            results = json.load(f)
+        table(results)
+        plots(results)
+        return
     t0 = time.time()
     results = emoji_runs()
     if env("CIFAR", "1") != "0":
