@@ -193,8 +193,8 @@ def table(results):
         lines.append(f"| {k[0]} | {k[1]} | {k[2]} | {len(rs)} | {mean_sd([r['top1'] for r in rs])} | {mean_sd([r['top5'] for r in rs])} | "
                      f"{mean_sd([r['group_top1'] for r in rs])} | {rs[0]['epochs']} | {rs[0].get('image_epochs', '–')} | {rs[0]['images_seen']} | "
                      f"{statistics.median(r['images_per_s'] for r in rs):.0f} | {statistics.mean(r['wall_s'] for r in rs):.0f} |")
-    knobs = ["STEPS", "EPOCHS", "SEEDS", "IMAGE_SIZE", "BATCH", "LR", "THREADS", "TOWERS", "MODES", "CAPTIONS",
-             "CIFAR", "CIFAR_STEPS", "CIFAR_EPOCHS", "OUT", "DATA"]
+    knobs = ["STEPS", "EPOCHS", "SEEDS", "IMAGE_SIZE", "BATCH", "LR", "THREADS", "TOWERS", "MODES", "CAPTIONS", "EVAL_POINTS",
+             "CIFAR", "CIFAR_STEPS", "CIFAR_EPOCHS", "CIFAR_TOWERS", "CIFAR_MODES", "OUT", "DATA"]
     setting = " ".join(f"{k}={json.dumps(os.environ[k]) if ' ' in os.environ[k] else os.environ[k]}" for k in knobs if k in os.environ)
     lines.append("")
     lines.append(f"Made by `{(setting + ' ') if setting else ''}make bench-emoji` (top-1/top-5: concept task, "
