@@ -76,8 +76,11 @@ $(BUILD)/test_hyperclip: $(TEST_OBJ) $(BUILD)/libhyperclip.a
 	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # OMP_NUM_THREADS fixed so that results do not depend on the machine's core count.
+# The emoji dataset's split and caption rules are tested with node (no npm packages, no network).
 test: $(BUILD)/test_hyperclip $(BUILD)/hyperclip
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} HYPERCLIP_BIN=./$(BUILD)/hyperclip ./$(BUILD)/test_hyperclip $(TEST_ARGS)
+	node --test data/emoji/test_rules.js > $(BUILD)/test_emoji_rules.log 2>&1 || { cat $(BUILD)/test_emoji_rules.log; exit 1; }
+	@grep -E '^# (pass|fail)' $(BUILD)/test_emoji_rules.log | tr '\n' ' ' | sed 's/^/emoji dataset rules (node --test): /'; echo
 
 asan-test:
 	$(MAKE) BUILD=build/asan SANITIZE=1 CUDA=0 test
@@ -121,3 +124,22 @@ bench: $(BUILD)/hyperclip
 	    | tee -a $(BUILD)/bench.jsonl || exit 1; \
 	done; done
 	@/usr/bin/python3 bench/bench_summary.py $(BUILD)/bench.jsonl
+
+# The multi-style emoji dataset (data/emoji/README.md): pinned npm packages -> PNGs, train TSV and
+# held-out test folders under EMOJI_DATA. EMOJI_HOLDOUT picks the test family, EMOJI_TONES=train adds
+# skin-tone variants to the training side, EMOJI_SIZE the render size.
+EMOJI_DATA    ?= datasets/emoji
+EMOJI_HOLDOUT ?= twemoji
+EMOJI_TONES   ?= none
+EMOJI_SIZE    ?= 64
+.PHONY: data-emoji bench-emoji
+data/emoji/node_modules/.package-lock.json: data/emoji/package-lock.json data/emoji/package.json
+	bash tools/setup_data.sh
+	cd data/emoji && npm ci --ignore-scripts --no-audit --no-fund
+data-emoji: data/emoji/node_modules/.package-lock.json
+	node data/emoji/build.js --out $(EMOJI_DATA) --holdout $(EMOJI_HOLDOUT) --tones $(EMOJI_TONES) --size $(EMOJI_SIZE)
+
+# HyperCLIP, the baseline and the token control on the emoji benchmark and CIFAR-10 (tools/bench_emoji.py);
+# budget through STEPS / EPOCHS / SEEDS / IMAGE_SIZE / THREADS (see tools/bench_emoji.py).
+bench-emoji: $(BUILD)/hyperclip
+	/usr/bin/python3 tools/bench_emoji.py --data $(EMOJI_DATA)

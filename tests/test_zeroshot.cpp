@@ -42,3 +42,29 @@ TEST_CASE("zero-shot: class embeddings are normalised means over templates") {
   CHECK(fill_template("a {} here", "cat") == "a cat here");
   CHECK(cifar_templates().size() == 18);
 }
+
+TEST_CASE("zero-shot: class embeddings of many classes, encoded in chunks, match one class at a time") {
+  Tokenizer tok = Tokenizer::train({"an emoji of a red cat", "a photo of a dog", "blue fish 12"}, 300);
+  ModelConfig cfg;
+  cfg.image = image_preset("vit-nano");
+  cfg.image.image_size = 32;
+  cfg.text = {32, 1, 2, 16};
+  cfg.hyper = {32, 1, 2, 16};
+  cfg.embed = 16;
+  cfg.vocab = tok.vocab_size();
+  HyperClip m(cfg);
+  m.init_parameters(2);
+  // 3 templates and 200 classes: 600 prompts, more than one chunk of 256, the last one partial.
+  std::vector<std::string> templates = {"an emoji of {}.", "{}", "a photo of a {}"}, classes;
+  for (int k = 0; k < 200; ++k) classes.push_back("cat " + std::to_string(k) + (k % 3 ? " red" : " blue fish"));
+  Tensor W = class_embeddings(m, tok, classes, templates);
+  REQUIRE(W.shape() == Shape{200, 16});
+  std::vector<double> w = W.to_vector();
+  double worst = 0;
+  for (int k : {0, 1, 84, 85, 86, 170, 199}) {  // chunk edges: 256 / 3 = 85 classes per chunk
+    Tensor one = class_embeddings(m, tok, {classes[k]}, templates);
+    std::vector<double> got(w.begin() + k * 16, w.begin() + (k + 1) * 16);
+    worst = std::max(worst, test::max_abs_diff(got, one.to_vector()));
+  }
+  CHECK(worst < 1e-5);  // float32 sums in another order only
+}

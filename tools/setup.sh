@@ -7,6 +7,9 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# make test also runs the emoji dataset's rule tests (data/emoji/test_rules.js) with node; any
+# node >= 18 will do (NodeSource's counts), so it is checked by command, not by package.
+command -v node >/dev/null || missing+=(nodejs)
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all packages present (${pkgs[*]})"
   exit 0

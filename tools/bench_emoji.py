@@ -1,0 +1,276 @@
+#!/usr/bin/python3
+"""make bench-emoji: the SigLIP baseline, HyperCLIP and the token control on the multi-style emoji
+benchmark (data/emoji/README.md), with convnet-nano and vit-nano, the same data, steps and seed;
+then the baseline and HyperCLIP on CIFAR-10 (zero-shot on its test set).
+
+Every run is `hyperclip train` with zero-shot evaluation of both held-out tasks at EVAL_POINTS
+points; its metrics.jsonl gives the loss and accuracy curves against images seen. Writes into OUT:
+results.json (one object per run), table.md, loss.png, concept_top1.png, group_top1.png,
+cifar10_top1.png, and runs/<name>/ (each run's log, metrics and last checkpoint).
+
+Budget and setup from the environment (defaults in brackets):
+  EPOCHS [10] or STEPS (overrides EPOCHS)   BATCH [128]   LR [3e-3]   IMAGE_SIZE [32]   CONTEXT [32]
+  SEEDS ["0"]   TOWERS ["convnet-nano vit-nano"]   MODES ["baseline hyper token"]   THREADS [2]
+  EVAL_POINTS [10]   CAPTIONS [train.tsv]   DATA [datasets/emoji]   OUT [results/emoji]
+  CIFAR [1]   CIFAR_EPOCHS [10] or CIFAR_STEPS   CIFAR_TOWERS ["convnet-nano"]   CIFAR_MODES ["baseline hyper"]
+  CIFAR_TAR [../shared/data/cifar10-jpeg.tar.gz]   CIFAR_DIR [datasets/cifar10-jpeg]
+  REPORT_ONLY=1 rewrites table.md and the plots from OUT/results.json without training.
+An epoch is one pass over the caption rows: train.tsv has four caption forms per image, so 10 epochs
+show each image 40 times (results.json records both: epochs and image_epochs).
+IMAGE_SIZE defaults to 32 px (the emoji are rendered at 64 px and the loader resizes) so that tens of
+epochs of all six emoji runs fit a few CPU hours; IMAGE_SIZE=64 uses the full renders.
+"""
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tarfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def env(name, default):
+    return os.environ.get(name, default)
+
+
+BIN = env("BIN", "build/hyperclip")
+DATA = env("DATA", "datasets/emoji")
+OUT = env("OUT", "results/emoji")
+BATCH = int(env("BATCH", "128"))
+LR = env("LR", "3e-3")
+IMAGE_SIZE = int(env("IMAGE_SIZE", "32"))
+CONTEXT = env("CONTEXT", "32")
+THREADS = env("THREADS", "2")
+SEEDS = env("SEEDS", "0").split()
+TOWERS = env("TOWERS", "convnet-nano vit-nano").split()
+MODES = env("MODES", "baseline hyper token").split()
+EVAL_POINTS = int(env("EVAL_POINTS", "10"))
+CAPTIONS = env("CAPTIONS", "train.tsv")
+
+
+def fail(msg):
+    sys.exit(f"bench-emoji: {msg}")
+
+
+def tsv_rows(path):
+    """(caption rows, distinct images) of a training TSV."""
+    with open(path, encoding="utf-8") as f:
+        paths = [line.split("\t", 1)[0] for line in f if line.strip()]
+    return len(paths), len(set(paths))
+
+
+def run_train(name, args, steps):
+    """Runs one training, streaming its progress lines; returns (metrics rows, wall seconds)."""
+    out = os.path.join(OUT, "runs", name)
+    os.makedirs(out, exist_ok=True)
+    eval_every = max(1, steps // EVAL_POINTS)
+    cmd = [BIN, "train", *args, "--steps", str(steps), "--batch", str(BATCH), "--lr", LR, "--threads", THREADS,
+           "--context", CONTEXT, "--image-size", str(IMAGE_SIZE), "--log-every", str(max(1, min(50, steps // 20))),
+           "--eval-every", str(eval_every), "--ckpt-every", str(steps), "--out", out]
+    print(f"\n=== {name}: {steps} steps of {BATCH} ===\n$ {' '.join(cmd)}", flush=True)
+    t0 = time.time()
+    with open(os.path.join(out, "train.log"), "w") as log:
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for line in p.stdout:
+            log.write(line)
+            if line.startswith(("step ", "eval ", "done", "model", "train data", "eval data", "tokenizer")):
+                print(f"[{name}] {line.rstrip()}", flush=True)
+        if p.wait() != 0:
+            fail(f"{name} failed (exit {p.returncode}); see {out}/train.log")
+    wall = time.time() - t0
+    with open(os.path.join(out, "metrics.jsonl")) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    return rows, wall
+
+
+def curves(rows, eval_prefix):
+    loss = [(r["step"] * BATCH, r["loss"]) for r in rows if "loss" in r]
+    evals = [r for r in rows if "eval" in r and r["eval"].startswith(eval_prefix)]
+    return loss, evals
+
+
+def summarise(name, tower, mode, seed, dataset, steps, epochs, images, rows, wall, concept_spec, group_spec=None):
+    loss, _ = curves(rows, "")
+    concept = [r for r in rows if r.get("eval") == concept_spec]
+    group = [r for r in rows if group_spec and r.get("eval") == group_spec]
+    ips = [r["images_per_s"] for r in rows if "images_per_s" in r][1:]  # the first step includes warm-up
+    last = concept[-1]
+    return {
+        "dataset": dataset, "tower": tower, "mode": mode, "seed": int(seed), "image_size": IMAGE_SIZE,
+        "batch": BATCH, "steps": steps, "epochs": round(epochs, 2), "images_seen": steps * BATCH,
+        "image_epochs": round(steps * BATCH / images, 2),
+        "top1": last["top1"], "top5": last["top5"], "n": last["n"],
+        "group_top1": group[-1]["top1"] if group else None, "group_top5": group[-1]["top5"] if group else None,
+        "final_loss": statistics.mean(l for _, l in loss[-20:]), "images_per_s": statistics.median(ips) if ips else None,
+        "wall_s": round(wall, 1), "run": name,
+        "curve": {"images_seen": [r["step"] * BATCH for r in concept], "top1": [r["top1"] for r in concept],
+                  "top5": [r["top5"] for r in concept], "group_top1": [r["top1"] for r in group],
+                  "loss_images_seen": [s for s, _ in loss], "loss": [l for _, l in loss]},
+    }
+
+
+def emoji_runs():
+    tsv = os.path.join(DATA, CAPTIONS)
+    for p in (tsv, os.path.join(DATA, "test/concept"), os.path.join(DATA, "test/group")):
+        if not os.path.exists(p):
+            fail(f"{p} is missing: build the dataset first (make data-emoji)")
+    rows, images = tsv_rows(tsv)
+    per_epoch = rows // BATCH
+    steps = int(env("STEPS", "0")) or int(env("EPOCHS", "10")) * per_epoch
+    epochs = steps / per_epoch
+    print(f"emoji: {rows} caption rows of {images} images, {per_epoch} steps per epoch; {steps} steps = {epochs:.1f} epochs "
+          f"({steps * BATCH / images:.1f} passes over the images) per run, "
+          f"{len(TOWERS) * len(MODES) * len(SEEDS)} runs", flush=True)
+    concept, group = f"folder:{DATA}/test/concept", f"folder:{DATA}/test/group"
+    results = []
+    for seed in SEEDS:
+        for tower in TOWERS:
+            for mode in MODES:
+                name = f"emoji-{tower}-{mode}-s{seed}"
+                hyper = ["--hyper", "none"] if mode == "baseline" else ["--hyper", "hyper-nano", "--mode", mode]
+                args = ["--image", tower, "--text", "text-nano", *hyper, "--data", f"tsv:{tsv}", "--eval-data", concept,
+                        "--eval-data", group, "--templates", os.path.join(DATA, "templates.txt"), "--seed", seed]
+                rows_, wall = run_train(name, args, steps)
+                results.append(summarise(name, tower, mode, seed, "emoji", steps, epochs, images, rows_, wall, concept, group))
+                save(results)
+    return results
+
+
+def cifar_runs(results):
+    tar, cdir = env("CIFAR_TAR", os.path.join(ROOT, "..", "shared", "data", "cifar10-jpeg.tar.gz")), env("CIFAR_DIR", "datasets/cifar10-jpeg")
+    if not os.path.isdir(os.path.join(cdir, "test")):
+        if not os.path.exists(tar):
+            print(f"cifar10: {tar} not found, CIFAR-10 part skipped", flush=True)
+            return results
+        print(f"cifar10: extracting {tar} into {cdir}", flush=True)
+        os.makedirs(cdir, exist_ok=True)
+        with tarfile.open(tar) as t:
+            t.extractall(cdir)
+    n_train = sum(len(files) for _, _, files in os.walk(os.path.join(cdir, "train")))
+    per_epoch = n_train // BATCH
+    steps = int(env("CIFAR_STEPS", "0")) or int(env("CIFAR_EPOCHS", "10")) * per_epoch
+    test = f"folder:{cdir}/test"
+    for seed in SEEDS:
+        for tower in env("CIFAR_TOWERS", "convnet-nano").split():
+            for mode in env("CIFAR_MODES", "baseline hyper").split():
+                name = f"cifar10-{tower}-{mode}-s{seed}"
+                hyper = ["--hyper", "none"] if mode == "baseline" else ["--hyper", "hyper-nano", "--mode", mode]
+                args = ["--image", tower, "--text", "text-nano", *hyper, "--data", f"folder:{cdir}/train",
+                        "--eval-data", test, "--seed", seed]
+                rows_, wall = run_train(name, args, steps)
+                results.append(summarise(name, tower, mode, seed, "cifar10", steps, steps / per_epoch, n_train, rows_, wall, test))
+                save(results)
+    return results
+
+
+def save(results):
+    with open(os.path.join(OUT, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+
+
+def mean_sd(xs):
+    xs = [x for x in xs if x is not None]
+    if not xs:
+        return "–"
+    if len(xs) == 1:
+        return f"{100 * xs[0]:.1f}"
+    return f"{100 * statistics.mean(xs):.1f} ± {100 * statistics.stdev(xs):.1f}"
+
+
+def table(results):
+    lines = ["| data | tower | mode | seeds | top-1 % | top-5 % | group top-1 % | epochs | image passes | images seen | img/s | wall s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    keys = []
+    for r in results:
+        k = (r["dataset"], r["tower"], r["mode"])
+        if k not in keys:
+            keys.append(k)
+    for k in keys:
+        rs = [r for r in results if (r["dataset"], r["tower"], r["mode"]) == k]
+        lines.append(f"| {k[0]} | {k[1]} | {k[2]} | {len(rs)} | {mean_sd([r['top1'] for r in rs])} | {mean_sd([r['top5'] for r in rs])} | "
+                     f"{mean_sd([r['group_top1'] for r in rs])} | {rs[0]['epochs']} | {rs[0].get('image_epochs', '–')} | {rs[0]['images_seen']} | "
+                     f"{statistics.median(r['images_per_s'] for r in rs):.0f} | {statistics.mean(r['wall_s'] for r in rs):.0f} |")
+    knobs = ["STEPS", "EPOCHS", "SEEDS", "IMAGE_SIZE", "BATCH", "LR", "THREADS", "TOWERS", "MODES", "CAPTIONS", "EVAL_POINTS",
+             "CIFAR", "CIFAR_STEPS", "CIFAR_EPOCHS", "CIFAR_TOWERS", "CIFAR_MODES", "OUT", "DATA"]
+    setting = " ".join(f"{k}={json.dumps(os.environ[k]) if ' ' in os.environ[k] else os.environ[k]}" for k in knobs if k in os.environ)
+    lines.append("")
+    lines.append(f"Made by `{(setting + ' ') if setting else ''}make bench-emoji` (top-1/top-5: concept task, "
+                 f"held-out family; group: 9 Unicode groups; CIFAR-10: test set; mean ± sd over seeds).")
+    with open(os.path.join(OUT, "table.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n" + "\n".join(lines))
+
+
+def plots(results):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("plots skipped: python3-matplotlib is not installed (tools/setup_bench.sh)")
+        return
+    style = {"baseline": "-", "hyper": "--", "token": ":"}
+    colour = {"convnet-nano": "tab:blue", "vit-nano": "tab:orange"}
+
+    def smooth(ys, k=25):
+        out, acc = [], []
+        for y in ys:
+            acc.append(y)
+            acc = acc[-k:]
+            out.append(sum(acc) / len(acc))
+        return out
+
+    figs = [("loss.png", "emoji", "loss", "training loss (moving average of 25 steps)"),
+            ("concept_top1.png", "emoji", "top1", "zero-shot concept top-1 (held-out family)"),
+            ("group_top1.png", "emoji", "group_top1", "zero-shot group top-1 (held-out family)"),
+            ("cifar10_top1.png", "cifar10", "top1", "CIFAR-10 zero-shot top-1 (test set)")]
+    for fname, dataset, key, title in figs:
+        rs = [r for r in results if r["dataset"] == dataset]
+        if not rs:
+            continue
+        plt.figure(figsize=(7, 4.5))
+        for r in rs:
+            label = f"{r['tower']} {r['mode']} s{r['seed']}"
+            if key == "loss":
+                plt.plot(r["curve"]["loss_images_seen"], smooth(r["curve"]["loss"]), style.get(r["mode"], "-"),
+                         color=colour.get(r["tower"]), label=label, linewidth=1)
+            else:
+                plt.plot(r["curve"]["images_seen"], r["curve"][key], style.get(r["mode"], "-"), marker=".",
+                         color=colour.get(r["tower"]), label=label)
+        plt.xlabel("images seen")
+        plt.ylabel(key.replace("_", " "))
+        plt.title(title)
+        plt.grid(alpha=0.3)
+        plt.legend(fontsize=7)
+        plt.tight_layout()
+        plt.savefig(os.path.join(OUT, fname), dpi=110)
+        plt.close()
+        print(f"plot: {os.path.join(OUT, fname)}")
+
+
+def main():
+    os.chdir(ROOT)
+    if not os.access(BIN, os.X_OK):
+        fail(f"{BIN} not found: run make first")
+    os.makedirs(OUT, exist_ok=True)
+    if env("REPORT_ONLY", "0") == "1":  # table and plots again from OUT/results.json
+        with open(os.path.join(OUT, "results.json")) as f:
+            results = json.load(f)
+        table(results)
+        plots(results)
+        return
+    t0 = time.time()
+    results = emoji_runs()
+    if env("CIFAR", "1") != "0":
+        results = cifar_runs(results)
+    save(results)
+    table(results)
+    plots(results)
+    print(f"\nbench-emoji: {len(results)} runs in {time.time() - t0:.0f}s; results in {OUT}/")
+
+
+if __name__ == "__main__":
+    main()
