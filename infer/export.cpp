@@ -20,9 +20,16 @@ static std::shared_ptr<ImageTower> make_tower(const ModelConfig& cfg, bool folde
   return std::make_shared<VitTower>(cfg.image.vit, cfg.image.image_size, cfg.embed);
 }
 
+void Classifier::to(Device device) {
+  visual->to(device);
+  classes = classes.to(device);
+  logit_scale = logit_scale.to(device);
+  logit_bias = logit_bias.to(device);
+}
+
 Tensor Classifier::cosines(const Tensor& images) const {
   NoGradGuard ng;
-  Tensor v = l2_normalize(visual->forward(images, nullptr));
+  Tensor v = l2_normalize(visual->forward(images.to(classes.device()), nullptr));
   return matmul(v, classes, false, true);
 }
 
@@ -43,15 +50,17 @@ Classifier build_classifier(HyperClip& model, const Tokenizer& tok, const std::v
     gen = model.generate(c.classes, 0);                                 // [1, P] or undefined
   }
   std::vector<double> p = gen.defined() ? gen.to_vector() : std::vector<double>();
-  c.logit_scale = model.logit_scale.clone();
-  c.logit_bias = model.logit_bias.clone();
+  // The classifier is built in host memory whatever device the model ran on (Classifier::to moves it).
+  c.classes = c.classes.to(Device::CPU);
+  c.logit_scale = model.logit_scale.clone().to(Device::CPU);
+  c.logit_bias = model.logit_bias.clone().to(Device::CPU);
   c.visual = make_tower(c.config, true);
   c.visual->eval();
   // Everything that keeps its name and shape (SE, projection, ViT weights) is copied as is.
   NamedTensors src = model.visual->state_dict();
   for (auto& [name, dst] : c.visual->state_dict())
     for (auto& [sname, s] : src)
-      if (sname == name && s.shape() == dst.shape()) dst.copy_(s);
+      if (sname == name && s.shape() == dst.shape()) dst.copy_(s.to(dst.device()));
   // The scale and shift each norm layer uses for this class set: γ0 + dγ, β0 + dβ.
   auto affine = [&](const Tensor& w, const Tensor& b, const GeneratedNorm& g, std::vector<double>& gamma,
                     std::vector<double>& beta) {
@@ -119,7 +128,7 @@ void save_classifier(const std::string& path, const Classifier& c) {
 
 Tensor Classifier::embed(const Tensor& images) const {
   NoGradGuard ng;
-  return l2_normalize(visual->forward(images, nullptr));
+  return l2_normalize(visual->forward(images.to(classes.device()), nullptr));
 }
 
 void save_text_encoder(const std::string& path, const HyperClip& model, const Tokenizer& tok) {

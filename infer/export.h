@@ -20,7 +20,9 @@ struct Classifier {
   std::shared_ptr<ImageTower> visual;  // folded (ConvNet) or adapted (ViT), evaluation mode
   Tensor classes;                      // [K, E], L2-normalised rows
   Tensor logit_scale, logit_bias;      // t' and b
-  // Cosine similarities [n, K] of images [n, 3, S, S].
+  // Moves the tower and the class matrix (built and loaded on the CPU) to `device`.
+  void to(Device device);
+  // Cosine similarities [n, K] of images [n, 3, S, S] (host or device images).
   Tensor cosines(const Tensor& images) const;
   // L2-normalised image embeddings [n, E].
   Tensor embed(const Tensor& images) const;
