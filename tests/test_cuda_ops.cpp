@@ -16,6 +16,7 @@
 #include "core/grad_mode.h"
 #include "core/tape.h"
 #include "ops/ops.h"
+#include "bench/gpu_peak.h"
 #include "tests/cli_runner.h"
 #include "tests/cuda_test_util.h"
 #include "tests/op_registry.h"
@@ -202,4 +203,23 @@ TEST_CASE("--device cuda without a GPU is a clear error in every command that ta
                        "--batch 4 --out /tmp/hc_nogpu --precision bf16");
   CHECK(r.status != 0);
   CHECK(r.out.find("bf16") != std::string::npos);
+}
+
+TEST_CASE("GPU peak table: lookup by device name, specific names first, override") {
+  using namespace hc::bench;
+  REQUIRE(find_gpu_peak("NVIDIA H100 80GB HBM3") != nullptr);
+  CHECK(std::string(find_gpu_peak("NVIDIA H100 80GB HBM3")->label) == "H100 SXM");
+  CHECK(std::string(find_gpu_peak("NVIDIA H100 PCIe")->label) == "H100 PCIe");
+  CHECK(std::string(find_gpu_peak("NVIDIA H100 NVL")->label) == "H100 NVL");
+  CHECK(std::string(find_gpu_peak("NVIDIA H200")->label) == "H200 SXM");
+  CHECK(std::string(find_gpu_peak("NVIDIA H200 NVL")->label) == "H200 NVL");
+  CHECK(find_gpu_peak("NVIDIA A100-SXM4-80GB") == nullptr);
+  std::string src;
+  CHECK(gpu_peak_tflops("NVIDIA H200", "bf16", 0, &src) == 989.4);
+  CHECK(src == "H200 SXM");
+  CHECK(gpu_peak_tflops("NVIDIA H200", "fp32", 0) == 67.0);
+  CHECK(gpu_peak_tflops("NVIDIA A100-SXM4-80GB", "bf16", 0, &src) == 0);
+  CHECK(src == "unknown");
+  CHECK(gpu_peak_tflops("NVIDIA A100-SXM4-80GB", "bf16", 312, &src) == 312);
+  CHECK(src == "override");
 }
