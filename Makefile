@@ -34,8 +34,9 @@ ifeq ($(CUDA),1)
   CU_SRC   := $(wildcard core/*.cu ops/cuda/*.cu)
   CUBLAS_HOME ?= $(CUDA_HOME)
   CUDNN_HOME  ?= $(CUDA_HOME)
-  # A wheel may ship only libcudnn.so.9: CUDA_LIBS="-l:libcudnn.so.9 -l:libcublas.so.13 -lcudart"
-  CUDA_LIBS   ?= -lcudnn -lcublas -lcudart
+  # cuBLAS is not linked: the backend dlopens libcublas.so.<major> on first use (core/cublas_api.h),
+  # found through the rpath below. A wheel may ship only libcudnn.so.9: CUDA_LIBS="-l:libcudnn.so.9 -lcudart -ldl"
+  CUDA_LIBS   ?= -lcudnn -lcudart -ldl
   CUBLAS_LIB  ?= $(firstword $(wildcard $(CUBLAS_HOME)/lib64 $(CUBLAS_HOME)/lib) $(CUBLAS_HOME)/lib64)
   CUDNN_LIB   ?= $(firstword $(wildcard $(CUDNN_HOME)/lib64 $(CUDNN_HOME)/lib) $(CUDNN_HOME)/lib64)
   CUDA_INC := $(addprefix -isystem ,$(sort $(CUDA_HOME)/include $(CUBLAS_HOME)/include $(CUDNN_HOME)/include))

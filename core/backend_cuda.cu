@@ -10,11 +10,12 @@ CudaBackend::CudaBackend() {
   cudaCheck(cudaGetDevice(&dev));
   cudaCheck(cudaGetDeviceProperties(&prop_, dev));
   cudaCheck(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-  cublasCheck(cublasCreate(&cublas_));
-  cublasCheck(cublasSetStream(cublas_, stream_));
+  const CublasApi& blas = cublas_api();  // dlopen, see core/cublas_api.h
+  cublasCheck(blas.create(&cublas_));
+  cublasCheck(blas.set_stream(cublas_, stream_));
   // Default math: cublasSgemm stays true float32 (cuBLAS, unlike cuDNN, never uses TF32 unless
   // asked), while the bf16 path's cublasGemmEx calls may use tensor cores.
-  cublasCheck(cublasSetMathMode(cublas_, CUBLAS_DEFAULT_MATH));
+  cublasCheck(blas.set_math_mode(cublas_, CUBLAS_DEFAULT_MATH));
   cudnnCheck(cudnnCreate(&cudnn_));
   cudnnCheck(cudnnSetStream(cudnn_, stream_));
   cudaCheck(cudaHostAlloc(reinterpret_cast<void**>(&flag_host_), 4 * sizeof(int), cudaHostAllocMapped));

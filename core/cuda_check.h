@@ -5,6 +5,7 @@
 #include <cuda_runtime.h>
 #include <cudnn.h>
 
+#include "core/cublas_api.h"
 #include "core/error.h"
 
 #define cudaCheck(call)                                                                  \
@@ -19,7 +20,7 @@
   do {                                                                                        \
     cublasStatus_t st_ = (call);                                                              \
     if (st_ != CUBLAS_STATUS_SUCCESS)                                                         \
-      throw ::hc::Error(::hc::cat("cuBLAS error ", cublasGetStatusString(st_), " in ", #call, \
+      throw ::hc::Error(::hc::cat("cuBLAS error ", ::hc::cublas_api().status_string(st_), " in ", #call, \
                                   " at ", __FILE__, ":", __LINE__));                          \
   } while (0)
 

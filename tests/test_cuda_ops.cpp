@@ -223,3 +223,15 @@ TEST_CASE("GPU peak table: lookup by device name, specific names first, override
   CHECK(gpu_peak_tflops("NVIDIA A100-SXM4-80GB", "bf16", 312, &src) == 312);
   CHECK(src == "override");
 }
+
+#ifdef HC_CUDA
+#include "core/cublas_api.h"
+TEST_CASE("cuBLAS is opened at run time, and only by the CUDA backend (no GPU needed)") {
+  // Resolving the library and its symbols needs no GPU; a CPU-only run never gets here.
+  const CublasApi& api = cublas_api();
+  CHECK(bool(api.create));
+  CHECK(bool(api.sgemm_strided_batched));
+  CHECK(bool(api.gemm_strided_batched_ex));
+  CHECK(std::string(api.status_string(CUBLAS_STATUS_NOT_INITIALIZED)) == "the library was not initialized");
+}
+#endif

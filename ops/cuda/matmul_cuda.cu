@@ -61,7 +61,7 @@ void CudaBackend::gemm(const float* a, bool trans_a, int64_t a_stride, const flo
   cublasOperation_t opa = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
   cublasOperation_t opb = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   if (mode_ == MathMode::FP32 || !allow_bf16) {
-    cublasCheck(cublasSgemmStridedBatched(cublas_, opb, opa, n, m, k, &alpha, b, ldb, b_stride, a, lda,
+    cublasCheck(cublas_api().sgemm_strided_batched(cublas_, opb, opa, n, m, k, &alpha, b, ldb, b_stride, a, lda,
                                           a_stride, &beta, out, n, M * N, nb));
     return;
   }
@@ -69,7 +69,7 @@ void CudaBackend::gemm(const float* a, bool trans_a, int64_t a_stride, const flo
   int64_t a_count = a_stride ? a_stride * batch : M * K;
   int64_t b_count = b_stride ? b_stride * batch : K * N;
   Bf16Buffer ab = bf16_copy(*this, a, a_count), bb = bf16_copy(*this, b, b_count);
-  cublasCheck(cublasGemmStridedBatchedEx(cublas_, opb, opa, n, m, k, &alpha, bb.ptr, CUDA_R_16BF, ldb,
+  cublasCheck(cublas_api().gemm_strided_batched_ex(cublas_, opb, opa, n, m, k, &alpha, bb.ptr, CUDA_R_16BF, ldb,
                                          b_stride, ab.ptr, CUDA_R_16BF, lda, a_stride, &beta, out,
                                          CUDA_R_32F, n, M * N, nb, CUBLAS_COMPUTE_32F,
                                          CUBLAS_GEMM_DEFAULT));
