@@ -29,9 +29,9 @@ __global__ void reduce_thread_kernel(const float* x, float* out, int64_t n_out, 
   GRID_STRIDE(o, n_out) {
     int64_t base, unused;
     offsets_of(L.kept, o, base, unused);
-    float acc = 0.f;
+    double acc = 0;  // a long serial sum: double keeps it as accurate as the CPU's
     for (int64_t k = 0; k < count; ++k) acc += x[base + reduced_offset(L, k)];
-    out[o] = acc;
+    out[o] = static_cast<float>(acc);
   }
 }
 
