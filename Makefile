@@ -3,6 +3,8 @@
 #   make test        builds and runs the doctest suite (build/test_hyperclip)
 #   make asan-test   the suite under AddressSanitizer + UBSan (build/asan/)
 # The CUDA backend is compiled whenever nvcc is found (NVCC=... to point elsewhere, CUDA=0 to skip).
+# cuBLAS and cuDNN are taken from CUDA_HOME unless CUBLAS_HOME / CUDNN_HOME point elsewhere (e.g. the
+# nvidia-cublas / nvidia-cudnn Python wheels' folders, which hold include/ and lib/).
 
 BUILD    ?= build
 CXX      ?= g++
@@ -40,9 +42,19 @@ BENCH_SRC := $(wildcard bench/*.cpp)
 CU_SRC   :=
 ifeq ($(CUDA),1)
   CU_SRC   := $(wildcard core/*.cu ops/cuda/*.cu)
-  CXXFLAGS += -DHC_CUDA -isystem $(CUDA_HOME)/include
-  NVCCFLAGS ?= -std=c++17 -O3 $(CUDA_ARCH) -I. -DHC_CUDA -Xcompiler -fopenmp -MMD -MP
-  LDLIBS   += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart
+  CUBLAS_HOME ?= $(CUDA_HOME)
+  CUDNN_HOME  ?= $(CUDA_HOME)
+  # cuBLAS is not linked: the backend dlopens libcublas.so.<major> on first use (core/cublas_api.h),
+  # found through the rpath below. A wheel may ship only libcudnn.so.9: CUDA_LIBS="-l:libcudnn.so.9 -lcudart -ldl"
+  CUDA_LIBS   ?= -lcudnn -lcudart -ldl
+  CUBLAS_LIB  ?= $(firstword $(wildcard $(CUBLAS_HOME)/lib64 $(CUBLAS_HOME)/lib) $(CUBLAS_HOME)/lib64)
+  CUDNN_LIB   ?= $(firstword $(wildcard $(CUDNN_HOME)/lib64 $(CUDNN_HOME)/lib) $(CUDNN_HOME)/lib64)
+  CUDA_INC := $(addprefix -isystem ,$(sort $(CUDA_HOME)/include $(CUBLAS_HOME)/include $(CUDNN_HOME)/include))
+  CXXFLAGS += -DHC_CUDA $(CUDA_INC)
+  NVCCFLAGS ?= -std=c++17 -O3 $(CUDA_ARCH) -I. -DHC_CUDA $(CUDA_INC) -Xcompiler -fopenmp -MMD -MP
+  LDLIBS   += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 \
+              -L$(CUBLAS_LIB) -Wl,-rpath,$(CUBLAS_LIB) -L$(CUDNN_LIB) -Wl,-rpath,$(CUDNN_LIB) \
+              $(CUDA_LIBS)
 endif
 
 LIB_OBJ  := $(LIB_SRC:%.cpp=$(BUILD)/obj/%.o) $(CU_SRC:%.cu=$(BUILD)/obj/%.cu.o)
@@ -143,3 +155,16 @@ data-emoji: data/emoji/node_modules/.package-lock.json
 # budget through STEPS / EPOCHS / SEEDS / IMAGE_SIZE / THREADS (see tools/bench_emoji.py).
 bench-emoji: $(BUILD)/hyperclip
 	/usr/bin/python3 tools/bench_emoji.py --data $(EMOJI_DATA)
+
+# GPU training throughput, SPEC §4 gpu-convnet and gpu-vit (needs a GPU): the engine in fp32 and
+# bf16, then PyTorch eager and torch.compile on the same GPU in the same run, JSON lines with
+# images/s and MFU. PEAK_TFLOPS=X overrides the GPU's peak from bench/gpu_peak.h; TORCH_PYTHON
+# names a Python whose PyTorch has CUDA (Debian's python3-torch has none).
+PEAK_TFLOPS  ?= 0
+TORCH_PYTHON ?= python3
+.PHONY: bench-gpu
+bench-gpu: $(BUILD)/hyperclip
+	@for c in gpu-convnet gpu-vit; do for p in fp32 bf16; do \
+	  ./$(BUILD)/hyperclip bench --config $$c --device cuda --precision $$p --peak-tflops $(PEAK_TFLOPS) || exit 1; \
+	done; done
+	$(TORCH_PYTHON) bench/torch_gpu_bench.py --peak-tflops $(PEAK_TFLOPS)

@@ -32,6 +32,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/gpu_peak.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "core/backend.h"
@@ -49,7 +50,7 @@ namespace hc::cli {
 static const char* kBenchHelp =
     "usage: hyperclip bench --config cpu-convnet|cpu-vit|gpu-convnet|gpu-vit [--mode hyper|baseline|token]\n"
     "                       [--steps N] [--warmup N] [--threads N] [--device cpu|cuda]\n"
-    "                       [--precision fp32|bf16] [--batch B] [--seed S]\n"
+    "                       [--precision fp32|bf16] [--batch B] [--seed S] [--peak-tflops X]\n"
     "\n"
     "Times training steps (forward, backward, gradient clipping, AdamW) of a SPEC §4 benchmark\n"
     "configuration on one random in-memory batch and prints one JSON line: images_per_s, step_ms\n"
@@ -197,7 +198,7 @@ static void profile_steps(HyperClip& model, AdamW& optim, const Tensor& images, 
 }
 
 int cmd_bench(int argc, char** argv) {
-  Args a(argc, argv, {"config", "mode", "steps", "warmup", "threads", "device", "precision", "batch", "seed"},
+  Args a(argc, argv, {"config", "mode", "steps", "warmup", "threads", "device", "precision", "batch", "seed", "peak-tflops"},
          {"help", "profile"});
   if (a.flag("help")) {
     std::printf("%s", kBenchHelp);
@@ -223,7 +224,7 @@ int cmd_bench(int argc, char** argv) {
     std::string why;
     HC_CHECK(cuda_available(&why), "--device cuda: ", why);
   }
-  HC_CHECK(precision == "fp32", "--precision bf16: no bf16 kernels in this build yet");
+  backend_for(device).set_math_mode(parse_math_mode(precision));  // bf16: CUDA products/convs only
   int threads = static_cast<int>(a.get_int("threads", 0));
   if (threads > 0) omp_set_num_threads(threads);
   uint64_t seed = static_cast<uint64_t>(a.get_int("seed", 0));
@@ -277,7 +278,13 @@ int cmd_bench(int argc, char** argv) {
   double median = sorted.size() % 2 ? sorted[sorted.size() / 2]
                                     : 0.5 * (sorted[sorted.size() / 2 - 1] + sorted[sorted.size() / 2]);
   double ips = bc.batch / median;
-  double peak = matmul_peak_gflops(device, 1024, 20);
+  // CPU: a matrix-multiply peak measured in this run. GPU: the data-sheet dense peak for the
+  // precision (bench/gpu_peak.h), or --peak-tflops.
+  std::string peak_source = "measured";
+  double peak = device == Device::CPU
+                    ? matmul_peak_gflops(device, 1024, 20)
+                    : 1e3 * bench::gpu_peak_tflops(be.hardware_name(), precision, a.get_double("peak-tflops", 0),
+                                                   &peak_source);
 
   nlohmann::json j = {{"impl", "hyperclip"},
                       {"config", config_name},
@@ -294,6 +301,7 @@ int cmd_bench(int argc, char** argv) {
                       {"peak_tensor_mb", device == Device::CPU ? cpu_backend().peak_live_bytes() / 1048576.0 : -1.0},
                       {"model_gflops_per_image", gflops_per_image},
                       {"peak_gflops", peak},
+                      {"peak_source", peak_source},
                       {"mfu", gflops_per_image * ips / peak},
                       {"final_loss", loss},
                       {"gemm", device == Device::CPU ? cpu_gemm_library() : std::string("cublas")}};

@@ -5,6 +5,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "core/backend.h"
 #include "data/dataset.h"
 #include "infer/templates.h"
 #include "infer/zeroshot.h"
@@ -16,13 +17,15 @@ namespace hc::cli {
 static const char* kEvalHelp =
     "usage: hyperclip eval --ckpt CKPT --data DATA [--classes FILE] [--templates FILE]\n"
     "                      [--split test|train] [--batch N] [--threads N] [--workers N] [--max-samples N]\n"
+    "                      [--device cpu|cuda]\n"
     "\n"
     "Prints one JSON line {\"data\": spec, \"top1\": x, \"top5\": x, \"n\": N} per evaluated set\n"
     "(--data synthetic evaluates every synthetic task). Templates default to the dataset's own, or\n"
     "CLIP's 18 CIFAR templates.\n";
 
 int cmd_eval(int argc, char** argv) {
-  Args a(argc, argv, {"ckpt", "data", "classes", "templates", "split", "batch", "threads", "workers", "max-samples"},
+  Args a(argc, argv, {"ckpt", "data", "classes", "templates", "split", "batch", "threads", "workers", "max-samples",
+                                   "device"},
          {"help"});
   if (a.flag("help")) {
     std::printf("%s", kEvalHelp);
@@ -30,9 +33,11 @@ int cmd_eval(int argc, char** argv) {
   }
   if (a.has("threads")) omp_set_num_threads(static_cast<int>(a.get_int("threads")));
   std::string path = a.get("ckpt");
+  Device device = parse_device(a.get("device", "cpu"));
   Checkpoint info = read_checkpoint_info(path);
   HyperClip model(info.config);
   load_checkpoint_weights(path, model, nullptr);
+  model.to(device);
   for (const std::string& spec : expand_eval_specs(a.get("data"))) {
     DatasetOptions d;
     d.split = a.get("split", "test");

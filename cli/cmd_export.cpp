@@ -12,6 +12,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "core/backend.h"
 #include "data/image.h"
 #include "infer/export.h"
 #include "infer/templates.h"
@@ -29,10 +30,11 @@ static const char* kExportHelp =
     "  --classes    one class name per line\n"
     "  --templates  one prompt per line with {} for the class (default: CLIP's 18 CIFAR templates)\n"
     "  --image-only the image tower as trained (batch norms folded), for `embed --model --images`\n"
-    "  --text-only  the text tower and the tokenizer, for `embed --model --texts`\n";
+    "  --text-only  the text tower and the tokenizer, for `embed --model --texts`\n"
+    "  --device     cpu (default) or cuda: where the text tower and the hypernetwork run\n";
 
 int cmd_export(int argc, char** argv) {
-  Args a(argc, argv, {"ckpt", "classes", "templates", "output", "threads"}, {"help", "image-only", "text-only"});
+  Args a(argc, argv, {"ckpt", "classes", "templates", "output", "threads", "device"}, {"help", "image-only", "text-only"});
   if (a.flag("help")) {
     std::printf("%s", kExportHelp);
     return 0;
@@ -40,9 +42,11 @@ int cmd_export(int argc, char** argv) {
   if (a.has("threads")) omp_set_num_threads(static_cast<int>(a.get_int("threads")));
   std::string ckpt = a.get("ckpt"), out = a.get("output");
   HC_CHECK(!(a.flag("image-only") && a.flag("text-only")), "give at most one of --image-only and --text-only");
+  Device device = parse_device(a.get("device", "cpu"));
   Checkpoint info = read_checkpoint_info(ckpt);
   HyperClip model(info.config);
   load_checkpoint_weights(ckpt, model, nullptr);
+  model.to(device);  // the text tower and hypernetwork run there; the classifier is built on the CPU
   if (a.flag("text-only")) {
     save_text_encoder(out, model, info.tokenizer);
     std::printf("%s\n", nlohmann::json{{"output", out}, {"kind", "text-encoder"},
@@ -69,7 +73,8 @@ int cmd_export(int argc, char** argv) {
 }
 
 static const char* kClassifyHelp =
-    "usage: hyperclip classify --model FILE [--topk K] [--json] [--batch N] [--threads N] IMAGE|DIR...\n"
+    "usage: hyperclip classify --model FILE [--topk K] [--json] [--batch N] [--threads N] [--device cpu|cuda]\n"
+    "                          IMAGE|DIR...\n"
     "\n"
     "Prints the top-k classes of each image (PNG or JPEG; a folder means every image in it, sorted)\n"
     "with the sigmoid probability sigmoid(t*cos + b) and the softmax over the classes of 100*cos.\n"
@@ -102,13 +107,15 @@ static void collect(const std::string& path, std::vector<std::string>& out) {
 }
 
 int cmd_classify(int argc, char** argv) {
-  Args a(argc, argv, {"model", "topk", "batch", "threads"}, {"help", "json"});
+  Args a(argc, argv, {"model", "topk", "batch", "threads", "device"}, {"help", "json"});
   if (a.flag("help")) {
     std::printf("%s", kClassifyHelp);
     return 0;
   }
   if (a.has("threads")) omp_set_num_threads(static_cast<int>(a.get_int("threads")));
+  Device device = parse_device(a.get("device", "cpu"));
   Classifier c = load_classifier(a.get("model"));
+  c.to(device);
   int64_t K = static_cast<int64_t>(c.class_names.size());
   HC_CHECK(K > 0, a.get("model"), ": holds no classes (an --image-only export); export with --classes to classify");
   int64_t topk = std::min<int64_t>(a.get_int("topk", 5), K), batch = std::max<int64_t>(1, a.get_int("batch", 64));

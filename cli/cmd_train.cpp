@@ -11,7 +11,8 @@ static const char* kTrainHelp =
     "usage: hyperclip train --image P --text P --hyper P|none [--mode baseline|hyper|token]\n"
     "                       --data DATA [--eval-data DATA]... [--classes FILE] [--templates FILE]\n"
     "                       (--steps N | --epochs N) --batch B [--lr X] [--wd X] [--warmup N]\n"
-    "                       [--seed S] [--threads N] [--device cpu|cuda] [--tokenizer FILE]\n"
+    "                       [--seed S] [--threads N] [--device cpu|cuda] [--precision fp32|bf16]\n"
+    "                       [--tokenizer FILE]\n"
     "                       --out DIR [--resume CKPT]\n"
     "\n"
     "Trains a model and writes DIR/metrics.jsonl (one JSON object per step; evaluations as their own\n"
@@ -43,7 +44,7 @@ static const char* kTrainHelp =
 int cmd_train(int argc, char** argv) {
   Args a(argc, argv,
          {"image", "text", "hyper", "mode", "data", "eval-data", "classes", "templates", "steps", "epochs", "batch",
-          "lr", "wd", "warmup", "seed", "threads", "device", "tokenizer", "out", "resume", "embed", "image-size", "context",
+          "lr", "wd", "warmup", "seed", "threads", "device", "precision", "tokenizer", "out", "resume", "embed", "image-size", "context",
           "set-size", "num-tokens", "clip", "vocab", "augment", "workers", "on-corrupt", "synthetic-size",
           "log-every", "eval-every", "eval-samples", "ckpt-every"},
          {"help"});
@@ -69,6 +70,7 @@ int cmd_train(int argc, char** argv) {
   o.seed = static_cast<uint64_t>(a.get_int("seed", 0));
   o.threads = static_cast<int>(a.get_int("threads", 0));
   o.device = a.get("device", "cpu");
+  o.precision = a.get("precision", "fp32");
   o.tokenizer_file = a.get("tokenizer", "");
   o.out_dir = a.get("out");
   o.resume = a.get("resume", "");

@@ -31,6 +31,14 @@ const char* binary_op_name(BinaryOp op) {
   return "?";
 }
 
+const char* math_mode_name(MathMode m) { return m == MathMode::FP32 ? "fp32" : "bf16"; }
+
+void Backend::set_math_mode(MathMode mode) {
+  if (mode != MathMode::FP32)
+    throw Error(cat("math mode ", math_mode_name(mode), " is not available on the ", name(),
+                    " backend (bf16 mixed precision needs --device cuda)"));
+}
+
 void Backend::unsupported(const char* op) const {
   throw Error(cat("op '", op, "' is not implemented on the ", name(), " backend"));
 }
@@ -144,6 +152,20 @@ bool cuda_available(std::string* why_not) {
   if (why_not) *why_not = "this build of hyperclip has no CUDA backend (nvcc was not found at build time)";
   return false;
 #endif
+}
+
+Device parse_device(const std::string& name) {
+  if (name == "cpu") return Device::CPU;
+  HC_CHECK(name == "cuda", "unknown --device '", name, "' (expected cpu or cuda)");
+  std::string why;
+  HC_CHECK(cuda_available(&why), "--device cuda: ", why);
+  return Device::CUDA;
+}
+
+MathMode parse_math_mode(const std::string& name) {
+  if (name == "fp32") return MathMode::FP32;
+  HC_CHECK(name == "bf16", "unknown --precision '", name, "' (expected fp32 or bf16)");
+  return MathMode::BF16;
 }
 
 Backend& backend_for(Device device) {

@@ -49,11 +49,27 @@ struct BatchNormParams {
   double eps = 1e-5;
 };
 
+// Arithmetic of matrix products and convolutions. FP32: float32 throughout. BF16 (CUDA only):
+// their inputs are rounded to bfloat16, products accumulate in float32 and outputs stay float32;
+// every other kernel, the parameters (master weights) and the optimiser stay float32.
+enum class MathMode { FP32, BF16 };
+const char* math_mode_name(MathMode m);
+
+// Device-memory accounting of a backend's allocator (all zeros on the CPU, which uses malloc).
+struct MemoryStats {
+  int64_t bytes_in_use = 0;        // held by live tensors
+  int64_t bytes_cached = 0;        // freed by tensors, kept for reuse
+  int64_t device_allocations = 0;  // calls to the device allocator (cudaMalloc) so far
+  int64_t device_frees = 0;        // blocks handed back to the device (cudaFree) so far
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual Device device() const = 0;
   virtual std::string name() const = 0;
+  // The hardware, for benchmark reports: the GPU's name on CUDA (e.g. "NVIDIA H100 80GB HBM3").
+  virtual std::string hardware_name() const { return name(); }
 
   // ---- memory ---------------------------------------------------------------------------------
   virtual void* allocate(size_t bytes) = 0;
@@ -62,6 +78,12 @@ class Backend {
   virtual void copy_to_host(void* dst, const void* src, size_t bytes) = 0;
   virtual void copy_on_device(void* dst, const void* src, size_t bytes) = 0;
   virtual void synchronize() {}
+  virtual MemoryStats memory_stats() const { return {}; }
+
+  // ---- arithmetic mode ------------------------------------------------------------------------
+  // The CPU backend has only FP32 and refuses BF16.
+  virtual void set_math_mode(MathMode mode);
+  virtual MathMode math_mode() const { return MathMode::FP32; }
 
   // ---- elementwise ----------------------------------------------------------------------------
   virtual void fill(Tensor& out, double value);
@@ -194,5 +216,10 @@ class Backend {
 // and on machines with a GPU; asking for it otherwise throws with the reason.
 Backend& backend_for(Device device);
 bool cuda_available(std::string* why_not = nullptr);
+// The device a --device option names ("cpu" or "cuda"); "cuda" without a usable GPU (or in a build
+// without the CUDA backend) is an error that says why.
+Device parse_device(const std::string& name);
+// The math mode a --precision option names ("fp32" or "bf16").
+MathMode parse_math_mode(const std::string& name);
 
 }  // namespace hc

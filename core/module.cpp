@@ -71,4 +71,15 @@ void Module::zero_grad() const {
   for (auto& p : named_parameters()) p.second.zero_grad();
 }
 
+void Module::to(Device device) const {
+  for (const NamedTensors& group : {named_parameters(), named_buffers()})
+    for (const auto& [name, t] : group) {
+      t.zero_grad();
+      if (t.device() == device) continue;
+      Tensor moved = t.to(device);  // contiguous, offset 0
+      t.impl()->storage = moved.impl()->storage;
+      t.impl()->offset = 0;
+    }
+}
+
 }  // namespace hc

@@ -28,6 +28,9 @@ class Module {
   void eval() { train(false); }
   bool is_training() const { return training_; }
   void zero_grad() const;
+  // Moves every parameter and buffer to `device` in place: each tensor keeps its identity (the
+  // handles a model holds stay valid), only its storage changes. Gradients are dropped.
+  void to(Device device) const;
 
  protected:
   // A parameter is a leaf that requires grad. Returns the same tensor (shared handle).

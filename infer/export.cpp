@@ -21,28 +21,43 @@ static std::shared_ptr<ImageTower> make_tower(const ModelConfig& cfg, bool folde
 }
 
 void Classifier::prepare(RuntimeOptions options) {
+  HC_CHECK(classes.device() == Device::CPU, "classifier: the inference runtime is CPU-only");
   runtime = std::make_shared<ImageRuntime>(*visual, config, classes, options);
 }
 
+// The runtime is a CPU plan: on another device the classifier runs the tower on that device's
+// backend (the tape engine under no-grad), and the plan is dropped so it cannot run stale weights.
+void Classifier::to(Device device) {
+  if (device == classes.device()) return;
+  visual->to(device);
+  classes = classes.to(device);
+  logit_scale = logit_scale.to(device);
+  logit_bias = logit_bias.to(device);
+  runtime.reset();
+  if (device == Device::CPU) prepare();
+}
+
 Tensor Classifier::cosines(const Tensor& images) const {
+  if (classes.device() != Device::CPU) return cosines_tape(images);
   HC_CHECK(runtime, "classifier: no inference plan (call prepare())");
   return runtime->cosines(images);
 }
 
 Tensor Classifier::embed(const Tensor& images) const {
+  if (classes.device() != Device::CPU) return embed_tape(images);
   HC_CHECK(runtime, "classifier: no inference plan (call prepare())");
   return runtime->embed(images);
 }
 
 Tensor Classifier::cosines_tape(const Tensor& images) const {
   NoGradGuard ng;
-  Tensor v = l2_normalize(visual->forward(images, nullptr));
+  Tensor v = l2_normalize(visual->forward(images.to(classes.device()), nullptr));
   return matmul(v, classes, false, true);
 }
 
 Tensor Classifier::embed_tape(const Tensor& images) const {
   NoGradGuard ng;
-  return l2_normalize(visual->forward(images, nullptr));
+  return l2_normalize(visual->forward(images.to(classes.device()), nullptr));
 }
 
 Classifier build_classifier(HyperClip& model, const Tokenizer& tok, const std::vector<std::string>& class_names,
@@ -62,15 +77,17 @@ Classifier build_classifier(HyperClip& model, const Tokenizer& tok, const std::v
     gen = model.generate(c.classes, 0);                                 // [1, P] or undefined
   }
   std::vector<double> p = gen.defined() ? gen.to_vector() : std::vector<double>();
-  c.logit_scale = model.logit_scale.clone();
-  c.logit_bias = model.logit_bias.clone();
+  // The classifier is built in host memory whatever device the model ran on (Classifier::to moves it).
+  c.classes = c.classes.to(Device::CPU);
+  c.logit_scale = model.logit_scale.clone().to(Device::CPU);
+  c.logit_bias = model.logit_bias.clone().to(Device::CPU);
   c.visual = make_tower(c.config, true);
   c.visual->eval();
   // Everything that keeps its name and shape (SE, projection, ViT weights) is copied as is.
   NamedTensors src = model.visual->state_dict();
   for (auto& [name, dst] : c.visual->state_dict())
     for (auto& [sname, s] : src)
-      if (sname == name && s.shape() == dst.shape()) dst.copy_(s);
+      if (sname == name && s.shape() == dst.shape()) dst.copy_(s.to(dst.device()));
   // The scale and shift each norm layer uses for this class set: γ0 + dγ, β0 + dβ.
   auto affine = [&](const Tensor& w, const Tensor& b, const GeneratedNorm& g, std::vector<double>& gamma,
                     std::vector<double>& beta) {

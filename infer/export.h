@@ -25,7 +25,11 @@ struct Classifier {
   // and load_classifier; prepare() remakes it (after changing the weights, or for other options).
   std::shared_ptr<ImageRuntime> runtime;
   void prepare(RuntimeOptions options = {});
-  // Cosine similarities [n, K] of images [n, 3, S, S], through the runtime.
+  // Moves the tower and the class matrix (built and loaded on the CPU) to `device`; off the CPU
+  // the runtime is dropped and cosines/embed run the tower on that device's backend.
+  void to(Device device);
+  // Cosine similarities [n, K] of images [n, 3, S, S], through the runtime (CPU) or the tower on
+  // the classifier's device.
   Tensor cosines(const Tensor& images) const;
   // L2-normalised image embeddings [n, E], through the runtime.
   Tensor embed(const Tensor& images) const;

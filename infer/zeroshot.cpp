@@ -36,7 +36,8 @@ Tensor class_embeddings(const HyperClip& model, const Tokenizer& tok,
       for (const std::string& t : templates) texts.push_back(fill_template(t, class_names[k]));
     Tensor tokens, eot;
     tokenize_batch(tok, texts, model.config().text.context, tokens, eot);
-    Tensor e = model.encode_text(tokens, eot);  // [(k1-k0)*M, E], each normalised
+    Device device = model.logit_scale.device();  // where the model lives
+    Tensor e = model.encode_text(tokens.to(device), eot.to(device));  // [(k1-k0)*M, E], each normalised
     rows.push_back(mean(reshape(e, {static_cast<int64_t>(k1 - k0), static_cast<int64_t>(M), -1}), {1}));  // [k1-k0, E]
   }
   return l2_normalize(concat(rows, 0));  // [K, E]
@@ -70,7 +71,7 @@ ZeroShotResult zero_shot_eval(HyperClip& model, const Tokenizer& tok, const Data
     int64_t n = b.images.size(0);
     if (opt.max_samples > 0) n = std::min(n, opt.max_samples - r.n);
     Tensor images = n == b.images.size(0) ? b.images : slice(b.images, 0, 0, n);
-    Tensor v = model.encode_image(images, hyper);       // [n, E]
+    Tensor v = model.encode_image(images.to(W.device()), hyper);       // [n, E]
     std::vector<double> logits = matmul(v, W, false, true).to_vector();  // 100 v·Wᵀ: the scale does not change the ranking
     for (int64_t i = 0; i < n; ++i) {
       int label = b.labels[i];

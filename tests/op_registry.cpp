@@ -42,6 +42,12 @@ Tensor param(const Shape& shape, uint64_t seed, double std) {
   return t;
 }
 
+Tensor as_like(const Tensor& t, const Tensor& like) {
+  if (!t.defined()) return t;
+  Tensor out = is_floating(t.dtype()) ? t.to(like.dtype()) : t;
+  return out.to(like.device());
+}
+
 double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b) {
   HC_CHECK(a.size() == b.size(), "max_abs_diff: sizes ", a.size(), " and ", b.size());
   double m = 0;

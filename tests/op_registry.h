@@ -47,6 +47,11 @@ struct GradCheckResult {
 // Runs the case's gradient check; the projection L = sum(w * fn(inputs)) uses fixed random w.
 std::vector<GradCheckResult> gradient_check(const OpCase& c);
 
+// `t` on the device of `like`, and with its float dtype when t is floating (index tensors stay
+// int32); undefined stays undefined. Cases use it for tensors they capture or make inside fn, so
+// that one case runs in float64 on the CPU (gradient check) and in float32 on CUDA.
+Tensor as_like(const Tensor& t, const Tensor& like);
+
 // max_i |a_i - b_i|
 double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b);
 

@@ -12,8 +12,9 @@ using namespace hc::test;
 
 static Tensor bn_train(const std::vector<Tensor>& in, const Tensor& sets = Tensor()) {
   int64_t C = in[0].size(1);
-  Tensor rm = Tensor::zeros({C}, DType::F64), rv = Tensor::ones({C}, DType::F64);
-  return batch_norm(in[0], in[1], in[2], rm, rv, true, 0.1, 1e-5, sets);
+  Tensor rm = Tensor::zeros({C}, in[0].dtype(), in[0].device());
+  Tensor rv = Tensor::ones({C}, in[0].dtype(), in[0].device());
+  return batch_norm(in[0], in[1], in[2], rm, rv, true, 0.1, 1e-5, as_like(sets, in[0]));
 }
 
 static std::vector<OpCase> batch_norm_cases() {
@@ -25,7 +26,7 @@ static std::vector<OpCase> batch_norm_cases() {
   Tensor rm = randn({2}, 1306, 0.3), rv = uniform({2}, 1307, 0.5, 2.0);
   cases.push_back({"batch_norm/eval_running_stats", {param({2, 2, 3, 3}, 1308), param({2}, 1309), param({2}, 1310)},
                    [rm, rv](const std::vector<Tensor>& in) {
-                     return batch_norm(in[0], in[1], in[2], rm, rv, false, 0.1, 1e-5);
+                     return batch_norm(in[0], in[1], in[2], as_like(rm, in[0]), as_like(rv, in[0]), false, 0.1, 1e-5);
                    }});
   Tensor sets = Tensor::from_ints({0, 1, 1, 0}, {4});
   cases.push_back({"batch_norm/per_set_S2", {param({4, 2, 2, 3}, 1311), param({2, 2}, 1312), param({2, 2}, 1313)},

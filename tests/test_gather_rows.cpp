@@ -10,7 +10,7 @@ using namespace hc::test;
 static std::vector<OpCase> gather_rows_cases() {
   Tensor idx = Tensor::from_ints({2, 0, 3}, {3});
   return {{"gather_rows/eot", {param({3, 4, 5}, 1800)},
-           [idx](const std::vector<Tensor>& in) { return gather_rows(in[0], idx); }}};
+           [idx](const std::vector<Tensor>& in) { return gather_rows(in[0], as_like(idx, in[0])); }}};
 }
 HC_REGISTER_OP_CASES(gather_rows_cases);
 

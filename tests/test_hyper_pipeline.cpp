@@ -32,9 +32,9 @@ Tensor text_tower(const Tensor& ids, const Tensor& eot, const Tensor& tok_emb, c
 static std::vector<OpCase> hyper_pipeline_cases() {
   std::vector<OpCase> cases;
   const int n = 4, T = 3, V = 7, D = 4, E = 4, C = 3, S = 2;
-  Tensor ids = Tensor::from_ints({1, 5, 2, 6, 3, 0, 4, 4, 2, 2, 1, 6}, {n, T});
-  Tensor eot = Tensor::from_ints({2, 1, 2, 0}, {n});
-  Tensor sets = Tensor::from_ints({0, 1, 1, 0}, {n});  // two sets, each adapting its own images
+  Tensor ids0 = Tensor::from_ints({1, 5, 2, 6, 3, 0, 4, 4, 2, 2, 1, 6}, {n, T});
+  Tensor eot0 = Tensor::from_ints({2, 1, 2, 0}, {n});
+  Tensor sets0 = Tensor::from_ints({0, 1, 1, 0}, {n});  // two sets, each adapting its own images
 
   // ConvNet image tower with hypernetwork-generated batch-norm scale and shift.
   OpCase conv;
@@ -57,10 +57,12 @@ static std::vector<OpCase> hyper_pipeline_cases() {
       Tensor::from_vector({-1.0}, {}, DType::F64).set_requires_grad(true),  // 14 b
   };
   conv.fn = [=](const std::vector<Tensor>& in) {
+    Tensor ids = as_like(ids0, in[1]), eot = as_like(eot0, in[1]), sets = as_like(sets0, in[1]);
     Tensor e = text_tower(ids, eot, in[4], in[5], in[6], in[7], in[8], in[9]);
     Tensor p = linear(set_mean(e, sets, S), in[10], in[11]);  // [S, 2C]
     Tensor gamma = add(in[2], slice(p, 1, 0, C)), beta = add(in[3], slice(p, 1, C, 2 * C));
-    Tensor rm = Tensor::zeros({C}, DType::F64), rv = Tensor::ones({C}, DType::F64);
+    Tensor rm = Tensor::zeros({C}, in[1].dtype(), in[1].device());
+    Tensor rv = Tensor::ones({C}, in[1].dtype(), in[1].device());
     Tensor y = conv2d(in[0], in[1], Tensor(), 2, 1);
     y = silu(batch_norm(y, gamma, beta, rm, rv, /*training=*/true, 0.1, 1e-5, sets));
     Tensor v = l2_normalize(linear(global_avg_pool(y), in[12]));
@@ -81,6 +83,7 @@ static std::vector<OpCase> hyper_pipeline_cases() {
   vit.inputs.push_back(param({3 * D, D}, 1113, 0.5));                   // 15 image qkv weight
   vit.inputs[0] = uniform({n, 2, 4, 4}, 1100, -1, 1);
   vit.fn = [=](const std::vector<Tensor>& in) {
+    Tensor ids = as_like(ids0, in[1]), eot = as_like(eot0, in[1]), sets = as_like(sets0, in[1]);
     Tensor e = text_tower(ids, eot, in[4], in[5], in[6], in[7], in[8], in[9]);
     Tensor p = linear(set_mean(e, sets, S), in[10], in[11]);  // [S, 2D]
     Tensor gamma = add(in[2], slice(p, 1, 0, D)), beta = add(in[3], slice(p, 1, D, 2 * D));

@@ -15,14 +15,14 @@ static std::vector<OpCase> layer_norm_cases() {
                    [](const std::vector<Tensor>& in) { return layer_norm(in[0], in[1], in[2]); }});
   Tensor sets = Tensor::from_ints({1, 0, 1}, {3});
   cases.push_back({"layer_norm/per_set_S2", {param({3, 2, 4}, 1403), param({2, 4}, 1404), param({2, 4}, 1405)},
-                   [sets](const std::vector<Tensor>& in) { return layer_norm(in[0], in[1], in[2], 1e-5, sets); }});
+                   [sets](const std::vector<Tensor>& in) { return layer_norm(in[0], in[1], in[2], 1e-5, as_like(sets, in[0])); }});
   cases.push_back({"layer_norm/generated_scale_shift",
                    {param({3, 2, 4}, 1406), uniform({4}, 1407, 0.5, 1.5).set_requires_grad(true),
                     param({4}, 1408), param({2, 3}, 1409), param({8, 3}, 1410, 0.5), param({8}, 1411)},
                    [sets](const std::vector<Tensor>& in) {
                      Tensor p = linear(in[3], in[4], in[5]);
                      Tensor g = add(in[1], slice(p, 1, 0, 4)), b = add(in[2], slice(p, 1, 4, 8));
-                     return layer_norm(in[0], g, b, 1e-5, sets);
+                     return layer_norm(in[0], g, b, 1e-5, as_like(sets, in[0]));
                    }});
   return cases;
 }

@@ -10,7 +10,7 @@ using namespace hc::test;
 static std::vector<OpCase> set_mean_cases() {
   Tensor idx = Tensor::from_ints({0, 2, 1, 0, 2}, {5});
   return {{"set_mean/unequal_sets", {param({5, 3}, 1900)},
-           [idx](const std::vector<Tensor>& in) { return set_mean(in[0], idx, 3); }}};
+           [idx](const std::vector<Tensor>& in) { return set_mean(in[0], as_like(idx, in[0]), 3); }}};
 }
 HC_REGISTER_OP_CASES(set_mean_cases);
 

@@ -47,11 +47,15 @@ void AdamW::step(double lr) {
 double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
   NoGradGuard no_grad;
   double total = 0;
+  Tensor device_total;  // on a GPU the squares add up there: one wait for the device, not one per tensor
   for (const Tensor& p : params) {
     Tensor g = p.grad();
     if (!g.defined()) continue;
-    total += sum_all(mul(g, g)).item();
+    Tensor s = sum_all(mul(g, g));
+    if (g.device() == Device::CPU) total += s.item();
+    else device_total = device_total.defined() ? add(device_total, s) : s;
   }
+  if (device_total.defined()) total += device_total.item();
   double norm = std::sqrt(total);
   double coef = max_norm / (norm + 1e-6);
   if (coef < 1.0) {

@@ -36,6 +36,7 @@ struct TrainOptions {
   uint64_t seed = 0;
   int threads = 0;  // 0: OpenMP's default
   std::string device = "cpu";
+  std::string precision = "fp32";  // fp32 | bf16 (bf16 mixed precision, --device cuda only)
   // Output.
   std::string out_dir, resume;
   int64_t log_every = 10, eval_every = 0, ckpt_every = 0, eval_samples = 0;

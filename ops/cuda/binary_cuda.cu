@@ -1,0 +1,89 @@
+// Broadcasting add, sub, mul, div and expand on the GPU.
+#include "ops/cuda/common_cuda.cuh"
+
+namespace hc {
+
+__device__ inline float combine(BinaryOp op, float a, float b) {
+  switch (op) {
+    case BinaryOp::Add: return a + b;
+    case BinaryOp::Sub: return a - b;
+    case BinaryOp::Mul: return a * b;
+    case BinaryOp::Div: return a / b;
+  }
+  return a;
+}
+
+// out [n] = a [n] op b [n] (same shapes; out may alias either)
+__global__ void binary_same_kernel(BinaryOp op, const float* a, const float* b, float* out, int64_t n) {
+  GRID_STRIDE(i, n) out[i] = combine(op, a[i], b[i]);
+}
+
+// out [n] = a [n] op b[0]. b is read by every thread before any write, unless out aliases a only.
+__global__ void binary_scalar_kernel(BinaryOp op, const float* a, const float* b, float* out, int64_t n) {
+  float s = b[0];
+  GRID_STRIDE(i, n) out[i] = combine(op, a[i], s);
+}
+
+// General broadcasting: out [shape] = a [strided] op b [strided].
+__global__ void binary_broadcast_kernel(BinaryOp op, const float* a, const float* b, float* out,
+                                        int64_t n, Strided s) {
+  GRID_STRIDE(i, n) {
+    int64_t oa, ob;
+    offsets_of(s, i, oa, ob);
+    out[i] = combine(op, a[oa], b[ob]);
+  }
+}
+
+// out [shape] = x [strided]
+__global__ void expand_kernel(const float* x, float* out, int64_t n, Strided s) {
+  GRID_STRIDE(i, n) {
+    int64_t ox, unused;
+    offsets_of(s, i, ox, unused);
+    out[i] = x[ox];
+  }
+}
+
+void CudaBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
+  const char* name = binary_op_name(op);
+  const float* pa = cf32(name, a);
+  const float* pb = cf32(name, b);
+  float* po = f32(name, out);
+  int64_t n = out.numel();
+  if (n == 0) return;
+  const Shape& os = out.shape();
+  if (a.shape() == os && b.shape() == os) {
+    binary_same_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(op, pa, pb, po, n);
+  } else if (a.shape() == os && b.numel() == 1 && static_cast<const void*>(pb) != po) {
+    binary_scalar_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(op, pa, pb, po, n);
+  } else {
+    HC_CHECK(os.size() <= kMaxRank, name, ": rank ", os.size(), " is above the CUDA limit ", kMaxRank);
+    Strided s;
+    s.rank = static_cast<int>(os.size());
+    for (int d = 0; d < s.rank; ++d) s.shape[d] = os[d];
+    broadcast_into(a.shape(), os, s.a);
+    broadcast_into(b.shape(), os, s.b);
+    binary_broadcast_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(op, pa, pb, po, n, s);
+  }
+  cudaLaunchCheck();
+}
+
+void CudaBackend::expand(const Tensor& x, Tensor& out) {
+  const float* px = cf32("expand", x);
+  float* po = f32("expand", out);
+  int64_t n = out.numel();
+  if (n == 0) return;
+  const Shape& os = out.shape();
+  if (x.numel() == n) {
+    copy_on_device(po, px, static_cast<size_t>(n) * 4);
+    return;
+  }
+  HC_CHECK(os.size() <= kMaxRank, "expand: rank ", os.size(), " is above the CUDA limit ", kMaxRank);
+  Strided s;
+  s.rank = static_cast<int>(os.size());
+  for (int d = 0; d < s.rank; ++d) s.shape[d] = os[d];
+  broadcast_into(x.shape(), os, s.a);
+  expand_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(px, po, n, s);
+  cudaLaunchCheck();
+}
+
+}  // namespace hc
