@@ -42,6 +42,33 @@ void CpuBackend::layer_norm_forward(const Tensor& x, const Tensor& gamma, const 
   });
 }
 
+// dx = invstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * gamma, per row
+// (rows are independent: the reference and the fast kernel share this part).
+template <class T>
+static void layer_norm_dx_rows(const T* px, const T* pg, const T* pdy, const T* sm, const T* si,
+                               const std::vector<int32_t>& sets, int64_t R, int64_t D, int64_t per,
+                               T* pdx) {
+#pragma omp parallel for schedule(static) if (R * D > kParallelGrain)
+  for (int64_t r = 0; r < R; ++r) {
+    const T* xr = px + r * D;
+    const T* gr = pdy + r * D;
+    const T* g = pg + sets[r / per] * D;
+    double mean = sm[r], invstd = si[r], a = 0, b = 0;
+    for (int64_t d = 0; d < D; ++d) {
+      double dxhat = double(gr[d]) * g[d];
+      a += dxhat;
+      b += dxhat * (xr[d] - mean) * invstd;
+    }
+    a /= D;
+    b /= D;
+    T* dr = pdx + r * D;
+    for (int64_t d = 0; d < D; ++d) {
+      double xhat = (xr[d] - mean) * invstd;
+      dr[d] = static_cast<T>(invstd * (double(gr[d]) * g[d] - a - xhat * b));
+    }
+  }
+}
+
 // dx = invstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * gamma, per row.
 // dgamma[s] = sum over set s's rows of dy * xhat, dbeta[s] = sum of dy: columns are split over
 // threads so that every sum runs in row order whatever the thread count.
@@ -57,28 +84,7 @@ void layer_norm_backward_reference(const Tensor& x, const Tensor& gamma, const T
     const T* pdy = dy.data<T>();
     const T* sm = save_mean.data<T>();
     const T* si = save_invstd.data<T>();
-    if (dx) {
-      T* pdx = dx->data<T>();
-#pragma omp parallel for schedule(static) if (x.numel() > kParallelGrain)
-      for (int64_t r = 0; r < R; ++r) {
-        const T* xr = px + r * D;
-        const T* gr = pdy + r * D;
-        const T* g = pg + sets[r / per] * D;
-        double mean = sm[r], invstd = si[r], a = 0, b = 0;
-        for (int64_t d = 0; d < D; ++d) {
-          double dxhat = double(gr[d]) * g[d];
-          a += dxhat;
-          b += dxhat * (xr[d] - mean) * invstd;
-        }
-        a /= D;
-        b /= D;
-        T* dr = pdx + r * D;
-        for (int64_t d = 0; d < D; ++d) {
-          double xhat = (xr[d] - mean) * invstd;
-          dr[d] = static_cast<T>(invstd * (double(gr[d]) * g[d] - a - xhat * b));
-        }
-      }
-    }
+    if (dx) layer_norm_dx_rows(px, pg, pdy, sm, si, sets, R, D, per, dx->data<T>());
     if (dgamma || dbeta) {
       T* pdg = dgamma ? dgamma->data<T>() : nullptr;
       T* pdb = dbeta ? dbeta->data<T>() : nullptr;
@@ -117,28 +123,7 @@ void CpuBackend::layer_norm_backward(const Tensor& x, const Tensor& gamma, const
     const T* pdy = dy.data<T>();
     const T* sm = save_mean.data<T>();
     const T* si = save_invstd.data<T>();
-    if (dx) {
-      T* pdx = dx->data<T>();
-#pragma omp parallel for schedule(static) if (x.numel() > kParallelGrain)
-      for (int64_t r = 0; r < R; ++r) {
-        const T* xr = px + r * D;
-        const T* gr = pdy + r * D;
-        const T* g = pg + sets[r / per] * D;
-        double mean = sm[r], invstd = si[r], a = 0, b = 0;
-        for (int64_t d = 0; d < D; ++d) {
-          double dxhat = double(gr[d]) * g[d];
-          a += dxhat;
-          b += dxhat * (xr[d] - mean) * invstd;
-        }
-        a /= D;
-        b /= D;
-        T* dr = pdx + r * D;
-        for (int64_t d = 0; d < D; ++d) {
-          double xhat = (xr[d] - mean) * invstd;
-          dr[d] = static_cast<T>(invstd * (double(gr[d]) * g[d] - a - xhat * b));
-        }
-      }
-    }
+    if (dx) layer_norm_dx_rows(px, pg, pdy, sm, si, sets, R, D, per, dx->data<T>());
     if (dgamma || dbeta) {
       T* pdg = dgamma ? dgamma->data<T>() : nullptr;
       T* pdb = dbeta ? dbeta->data<T>() : nullptr;
