@@ -154,7 +154,7 @@ data-emoji: data/emoji/node_modules/.package-lock.json
 # HyperCLIP, the baseline and the token control on the emoji benchmark and CIFAR-10 (tools/bench_emoji.py);
 # budget through STEPS / EPOCHS / SEEDS / IMAGE_SIZE / THREADS (see tools/bench_emoji.py).
 bench-emoji: $(BUILD)/hyperclip
-	/usr/bin/python3 tools/bench_emoji.py --data $(EMOJI_DATA)
+	DATA=$(EMOJI_DATA) /usr/bin/python3 tools/bench_emoji.py
 
 # GPU training throughput, SPEC §4 gpu-convnet and gpu-vit (needs a GPU): the engine in fp32 and
 # bf16, then PyTorch eager and torch.compile on the same GPU in the same run, JSON lines with
