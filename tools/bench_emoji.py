@@ -64,26 +64,62 @@ def tsv_rows(path):
     return len(paths), len(set(paths))
 
 
-def run_train(name, args, steps):
-    """Runs one training, streaming its progress lines; returns (metrics rows, wall seconds)."""
+def run_train(name, args, steps, key):
+    """Runs one training, streaming its progress lines; returns (metrics rows, wall seconds).
+
+    The run checkpoints at every evaluation point. If an earlier run with the same command (key) was
+    interrupted, it resumes from its newest checkpoint (training resumes exactly, see the resume tests),
+    after cutting metrics.jsonl back to that step; the wall time counts every attempt."""
     out = os.path.join(OUT, "runs", name)
     os.makedirs(out, exist_ok=True)
     eval_every = max(1, steps // EVAL_POINTS)
     cmd = [BIN, "train", *args, "--steps", str(steps), "--batch", str(BATCH), "--lr", LR, "--threads", THREADS,
            "--context", CONTEXT, "--image-size", str(IMAGE_SIZE), "--log-every", str(max(1, min(50, steps // 20))),
-           "--eval-every", str(eval_every), "--ckpt-every", str(steps), "--out", out]
+           "--eval-every", str(eval_every), "--ckpt-every", str(eval_every), "--out", out]
+    key_path, wall_path, metrics_path = (os.path.join(out, f) for f in ("key.json", "wall.json", "metrics.jsonl"))
+    ckpts = sorted(f for f in os.listdir(out) if f.startswith("step_") and f.endswith(".safetensors"))
+    prior_wall = 0.0
+    same = os.path.exists(key_path) and json.load(open(key_path)) == key
+    if same and ckpts and os.path.exists(metrics_path):
+        at = int(ckpts[-1][len("step_"):-len(".safetensors")])
+        with open(metrics_path) as f:
+            kept = [line for line in f if line.strip() and json.loads(line).get("step", 0) <= at]
+        with open(metrics_path, "w") as f:
+            f.writelines(kept)
+        if os.path.exists(wall_path):
+            prior_wall = json.load(open(wall_path))["wall_s"]
+        cmd += ["--resume", os.path.join(out, ckpts[-1])]
+        print(f"[{name}] resuming from {ckpts[-1]} (step {at} of {steps})", flush=True)
+    else:
+        for f in ckpts:
+            os.remove(os.path.join(out, f))
+        with open(key_path, "w") as f:
+            json.dump(key, f)
     print(f"\n=== {name}: {steps} steps of {BATCH} ===\n$ {' '.join(cmd)}", flush=True)
     t0 = time.time()
-    with open(os.path.join(out, "train.log"), "w") as log:
+
+    def record_wall():
+        with open(wall_path + ".tmp", "w") as f:
+            json.dump({"wall_s": prior_wall + time.time() - t0}, f)
+        os.replace(wall_path + ".tmp", wall_path)
+
+    with open(os.path.join(out, "train.log"), "a") as log:
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for line in p.stdout:
             log.write(line)
-            if line.startswith(("step ", "eval ", "done", "model", "train data", "eval data", "tokenizer")):
+            if line.startswith(("step ", "eval ", "done", "model", "train data", "eval data", "tokenizer", "resumed")):
                 print(f"[{name}] {line.rstrip()}", flush=True)
+            if line.startswith("step "):
+                record_wall()
         if p.wait() != 0:
-            fail(f"{name} failed (exit {p.returncode}); see {out}/train.log")
-    wall = time.time() - t0
-    with open(os.path.join(out, "metrics.jsonl")) as f:
+            record_wall()
+            raise RuntimeError(f"{name} failed (exit {p.returncode}); see {out}/train.log")
+    record_wall()
+    wall = prior_wall + time.time() - t0
+    for f in os.listdir(out):  # last.safetensors stays: the finished model
+        if f.startswith("step_") and f.endswith(".safetensors"):
+            os.remove(os.path.join(out, f))
+    with open(metrics_path) as f:
         rows = [json.loads(line) for line in f if line.strip()]
     return rows, wall
 
@@ -180,7 +216,7 @@ def run_spec(spec):
         if done.get("key") == key:
             print(f"[{spec['name']}] already finished, reusing {summary_path}", flush=True)
             return done["result"]
-    rows, wall = run_train(spec["name"], spec["args"], spec["steps"])
+    rows, wall = run_train(spec["name"], spec["args"], spec["steps"], key)
     result = summarise(spec["name"], spec["tower"], spec["mode"], spec["seed"], spec["dataset"], spec["steps"], spec["epochs"],
                        spec["images"], rows, wall, spec["concept"], spec["group"])
     with open(summary_path + ".tmp", "w") as f:
@@ -303,7 +339,10 @@ def main():
     if env("CIFAR", "1") != "0":
         specs += cifar_specs()
     print(f"{len(specs)} runs, {JOBS} at a time with {THREADS} threads each", flush=True)
-    results = run_all(specs)
+    try:
+        results = run_all(specs)
+    except RuntimeError as e:
+        fail(str(e))
     save(results)
     table(results)
     plots(results)
