@@ -15,8 +15,17 @@ CUDA     ?= $(if $(NVCC),1,0)
 CUDA_ARCH ?= -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
 
 OPT      ?= -O3 -march=native
-CXXFLAGS += -std=c++17 $(OPT) -fopenmp -Wall -Wextra -Wno-unused-parameter -I. -isystem /usr/include/eigen3 -MMD -MP
+EIGEN_INC ?= /usr/include/eigen3
+CXXFLAGS += -std=c++17 $(OPT) -fopenmp -Wall -Wextra -Wno-unused-parameter -I. -isystem $(EIGEN_INC) -MMD -MP
 LDFLAGS  += -fopenmp
+# DEPS=DIR: headers and libraries from DIR/include and DIR/lib before the system's, for a machine
+# without the Debian packages (the bare GPU machine: tools/device_deps.sh packs them, tools/gpu_check.sh
+# builds with them).
+ifneq ($(DEPS),)
+  EIGEN_INC := $(DEPS)/include/eigen3
+  CXXFLAGS  += -isystem $(DEPS)/include
+  LDFLAGS   += -L$(DEPS)/lib
+endif
 LDLIBS   += -lpthread -lz
 
 # BLAS=openblas: float32 matrix products through OpenBLAS's sgemm (Debian's libopenblas0-pthread,
@@ -52,6 +61,7 @@ ifeq ($(CUDA),1)
   CUDA_INC := $(addprefix -isystem ,$(sort $(CUDA_HOME)/include $(CUBLAS_HOME)/include $(CUDNN_HOME)/include))
   CXXFLAGS += -DHC_CUDA $(CUDA_INC)
   NVCCFLAGS ?= -std=c++17 -O3 $(CUDA_ARCH) -I. -DHC_CUDA $(CUDA_INC) -Xcompiler -fopenmp -MMD -MP
+  NVCCFLAGS += $(if $(DEPS),-isystem $(DEPS)/include -isystem $(EIGEN_INC))
   LDLIBS   += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 \
               -L$(CUBLAS_LIB) -Wl,-rpath,$(CUBLAS_LIB) -L$(CUDNN_LIB) -Wl,-rpath,$(CUDNN_LIB) \
               $(CUDA_LIBS)
