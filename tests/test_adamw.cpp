@@ -82,3 +82,33 @@ TEST_CASE("learning rate: linear warmup, then cosine to zero") {
   CHECK(lr_at(10, 1.0, 4, 10) == doctest::Approx(0.0).scale(1));
   CHECK(lr_at(5, 2.0, 0, 10) == doctest::Approx(2.0 * 0.5 * (1 + std::cos(M_PI * 0.5))));
 }
+
+TEST_CASE("AdamW: the hypernetwork's parameters step with lr times hyper_lr_scale, the others with lr") {
+  // First Adam step: p -= lr * g / (|g| + eps) after bias correction, about lr * sign(g). Float32
+  // parameters, so 1e-6 relative; the scaled and unscaled steps differ by 1e-3 or more.
+  Tensor h = Tensor::from_vector({1.0, -1.0}, {2}), v = Tensor::from_vector({1.0, -1.0}, {2});
+  Tensor hw = Tensor::from_vector({1.0, 2.0, 3.0, 4.0}, {2, 2}), vw = Tensor::from_vector({1.0, 2.0, 3.0, 4.0}, {2, 2});
+  for (Tensor* t : {&h, &v, &hw, &vw}) t->set_requires_grad(true);
+  AdamWConfig cfg;
+  cfg.weight_decay = 0.1;
+  cfg.hyper_lr_scale = 0.25;
+  AdamW opt({{"hyper.output.bias", h}, {"visual.stem.bn.bias", v}, {"hyper.output.weight", hw}, {"visual.proj.weight", vw}}, cfg);
+  CHECK(opt.slots()[0].lr_scale == 0.25);
+  CHECK(opt.slots()[1].lr_scale == 1.0);
+  for (Tensor* t : {&h, &v}) t->set_grad(Tensor::from_vector({0.5, -2.0}, {2}));
+  for (Tensor* t : {&hw, &vw}) t->set_grad(Tensor::from_vector({0.5, -2.0, 1.0, 0.0}, {2, 2}));
+  const double lr = 1e-2;
+  opt.step(lr);
+  std::vector<double> dh = h.to_vector(), dv = v.to_vector(), dhw = hw.to_vector(), dvw = vw.to_vector();
+  const double g[4] = {0.5, -2.0, 1.0, 0.0}, p0[4] = {1.0, 2.0, 3.0, 4.0};
+  for (int i = 0; i < 2; ++i) {
+    double adam = g[i] / (std::fabs(g[i]) + 1e-6);  // m̂ / (√v̂ + eps) after one step
+    CHECK(dh[i] == doctest::Approx((i ? -1.0 : 1.0) - 0.25 * lr * adam).epsilon(1e-6));
+    CHECK(dv[i] == doctest::Approx((i ? -1.0 : 1.0) - lr * adam).epsilon(1e-6));
+  }
+  for (int i = 0; i < 4; ++i) {  // decoupled weight decay scales with the group's lr as well
+    double adam = g[i] == 0 ? 0.0 : g[i] / (std::fabs(g[i]) + 1e-6);
+    CHECK(dhw[i] == doctest::Approx(p0[i] * (1 - 0.25 * lr * 0.1) - 0.25 * lr * adam).epsilon(1e-6));
+    CHECK(dvw[i] == doctest::Approx(p0[i] * (1 - lr * 0.1) - lr * adam).epsilon(1e-6));
+  }
+}

@@ -10,7 +10,8 @@ cifar10_top1.png, and runs/<name>/ (each run's log, metrics and last checkpoint)
 
 Budget and setup from the environment (defaults in brackets):
   EPOCHS [10] or STEPS (overrides EPOCHS)   BATCH [128]   LR [3e-3]   IMAGE_SIZE [32]   CONTEXT [32]
-  JOBS [1]   SEEDS ["0"]   TOWERS ["convnet-nano vit-nano"]   MODES ["baseline hyper token"]   THREADS [2]
+  JOBS [1]   TRAIN_ARGS [""] (a variant, e.g. "--hyper-lr-scale 0.1"; TAG names its runs)
+  SEEDS ["0"]   TOWERS ["convnet-nano vit-nano"]   MODES ["baseline hyper token"]   THREADS [2]
   EVAL_POINTS [10]   CAPTIONS [train.tsv]   DATA [datasets/emoji]   OUT [results/emoji]
   CIFAR [1]   CIFAR_EPOCHS [10] or CIFAR_STEPS   CIFAR_TOWERS ["convnet-nano"]   CIFAR_MODES ["baseline hyper"]
   CIFAR_TAR [../shared/data/cifar10-jpeg.tar.gz]   CIFAR_DIR [datasets/cifar10-jpeg]
@@ -51,6 +52,8 @@ TOWERS = env("TOWERS", "convnet-nano vit-nano").split()
 MODES = env("MODES", "baseline hyper token").split()
 EVAL_POINTS = int(env("EVAL_POINTS", "10"))
 CAPTIONS = env("CAPTIONS", "train.tsv")
+TRAIN_ARGS = env("TRAIN_ARGS", "").split()  # extra `hyperclip train` options for every run (a variant)
+TAG = env("TAG", "-".join(a.lstrip("-") for a in TRAIN_ARGS))  # names the variant's runs
 
 
 def fail(msg):
@@ -137,7 +140,7 @@ def summarise(name, tower, mode, seed, dataset, steps, epochs, images, rows, wal
     ips = [r["images_per_s"] for r in rows if "images_per_s" in r][1:]  # the first step includes warm-up
     last = concept[-1]
     return {
-        "dataset": dataset, "tower": tower, "mode": mode, "seed": int(seed), "image_size": IMAGE_SIZE,
+        "dataset": dataset, "tower": tower, "mode": mode, "variant": " ".join(TRAIN_ARGS), "seed": int(seed), "image_size": IMAGE_SIZE,
         "batch": BATCH, "steps": steps, "epochs": round(epochs, 2), "images_seen": steps * BATCH,
         "image_epochs": round(steps * BATCH / images, 2),
         "top1": last["top1"], "top5": last["top5"], "n": last["n"],
@@ -171,7 +174,8 @@ def emoji_specs():
                 hyper = ["--hyper", "none"] if mode == "baseline" else ["--hyper", "hyper-nano", "--mode", mode]
                 args = ["--image", tower, "--text", "text-nano", *hyper, "--data", f"tsv:{tsv}", "--eval-data", concept,
                         "--eval-data", group, "--templates", os.path.join(DATA, "templates.txt"), "--seed", seed]
-                specs.append(dict(name=f"emoji-{tower}-{mode}-s{seed}", tower=tower, mode=mode, seed=seed, dataset="emoji",
+                args += TRAIN_ARGS
+                specs.append(dict(name=f"emoji-{tower}-{mode}{'-' + TAG if TAG else ''}-s{seed}", tower=tower, mode=mode, seed=seed, dataset="emoji",
                                   args=args, steps=steps, epochs=epochs, images=images, concept=concept, group=group))
     return specs
 
@@ -198,8 +202,8 @@ def cifar_specs():
             for mode in env("CIFAR_MODES", "baseline hyper").split():
                 hyper = ["--hyper", "none"] if mode == "baseline" else ["--hyper", "hyper-nano", "--mode", mode]
                 args = ["--image", tower, "--text", "text-nano", *hyper, "--data", f"folder:{cdir}/train",
-                        "--eval-data", test, "--seed", seed]
-                specs.append(dict(name=f"cifar10-{tower}-{mode}-s{seed}", tower=tower, mode=mode, seed=seed, dataset="cifar10",
+                        "--eval-data", test, "--seed", seed, *TRAIN_ARGS]
+                specs.append(dict(name=f"cifar10-{tower}-{mode}{'-' + TAG if TAG else ''}-s{seed}", tower=tower, mode=mode, seed=seed, dataset="cifar10",
                                   args=args, steps=steps, epochs=steps / per_epoch, images=n_train, concept=test, group=None))
     return specs
 
@@ -257,16 +261,16 @@ def table(results):
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     keys = []
     for r in results:
-        k = (r["dataset"], r["tower"], r["mode"])
+        k = (r["dataset"], r["tower"], r["mode"], r.get("variant", ""))
         if k not in keys:
             keys.append(k)
     for k in keys:
-        rs = [r for r in results if (r["dataset"], r["tower"], r["mode"]) == k]
-        lines.append(f"| {k[0]} | {k[1]} | {k[2]} | {len(rs)} | {mean_sd([r['top1'] for r in rs])} | {mean_sd([r['top5'] for r in rs])} | "
+        rs = [r for r in results if (r["dataset"], r["tower"], r["mode"], r.get("variant", "")) == k]
+        lines.append(f"| {k[0]} | {k[1]} | {k[2]}{' `' + k[3] + '`' if k[3] else ''} | {len(rs)} | {mean_sd([r['top1'] for r in rs])} | {mean_sd([r['top5'] for r in rs])} | "
                      f"{mean_sd([r['group_top1'] for r in rs])} | {rs[0]['epochs']} | {rs[0].get('image_epochs', '–')} | {rs[0]['images_seen']} | "
                      f"{statistics.median(r['images_per_s'] for r in rs):.0f} | {statistics.mean(r['wall_s'] for r in rs):.0f} |")
     knobs = ["STEPS", "EPOCHS", "JOBS", "SEEDS", "IMAGE_SIZE", "BATCH", "LR", "THREADS", "TOWERS", "MODES", "CAPTIONS", "EVAL_POINTS",
-             "CIFAR", "CIFAR_STEPS", "CIFAR_EPOCHS", "CIFAR_TOWERS", "CIFAR_MODES", "OUT", "DATA"]
+             "TRAIN_ARGS", "TAG", "CIFAR", "CIFAR_STEPS", "CIFAR_EPOCHS", "CIFAR_TOWERS", "CIFAR_MODES", "OUT", "DATA"]
     setting = " ".join(f"{k}={json.dumps(os.environ[k]) if ' ' in os.environ[k] else os.environ[k]}" for k in knobs if k in os.environ)
     lines.append("")
     lines.append(f"Made by `{(setting + ' ') if setting else ''}make bench-emoji` (top-1/top-5: concept task, "
@@ -305,7 +309,7 @@ def plots(results):
             continue
         plt.figure(figsize=(7, 4.5))
         for r in rs:
-            label = f"{r['tower']} {r['mode']} s{r['seed']}"
+            label = f"{r['tower']} {r['mode']}{' ' + r['variant'] if r.get('variant') else ''} s{r['seed']}"
             if key == "loss":
                 plt.plot(r["curve"]["loss_images_seen"], smooth(r["curve"]["loss"]), style.get(r["mode"], "-"),
                          color=colour.get(r["tower"]), label=label, linewidth=1)

@@ -30,6 +30,7 @@ AdamW::AdamW(const NamedTensors& params, const AdamWConfig& cfg) : cfg_(cfg) {
     s.m.fill_(0);
     s.v.fill_(0);
     s.decay = decays(name, p);
+    s.lr_scale = name.rfind("hyper.", 0) == 0 ? cfg.hyper_lr_scale : 1.0;
     slots_.push_back(s);
   }
 }
@@ -39,7 +40,7 @@ void AdamW::step(double lr) {
   for (Slot& s : slots_) {
     Tensor g = s.param.grad();
     if (!g.defined()) continue;
-    s.param.backend().adamw_step(s.param, g, s.m, s.v, lr, cfg_.beta1, cfg_.beta2, cfg_.eps,
+    s.param.backend().adamw_step(s.param, g, s.m, s.v, lr * s.lr_scale, cfg_.beta1, cfg_.beta2, cfg_.eps,
                                  s.decay ? cfg_.weight_decay : 0.0, step_);
   }
 }

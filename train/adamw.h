@@ -12,6 +12,9 @@ struct AdamWConfig {
   double lr = 1e-3;
   double beta1 = 0.9, beta2 = 0.98, eps = 1e-6;
   double weight_decay = 0.1;
+  // Learning-rate multiplier for the hypernetwork's parameters (names starting "hyper."), like a
+  // PyTorch parameter group with its own lr: the step's lr and its decoupled weight decay both scale.
+  double hyper_lr_scale = 1.0;
 };
 
 // Weight decay applies to parameters with two or more dims, except embeddings
@@ -32,6 +35,7 @@ class AdamW {
     std::string name;
     Tensor param, m, v;
     bool decay;
+    double lr_scale = 1.0;
   };
   std::vector<Slot>& slots() { return slots_; }
   const std::vector<Slot>& slots() const { return slots_; }

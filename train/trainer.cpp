@@ -45,7 +45,7 @@ static std::string format_duration(double s) {
 static json options_json(const TrainOptions& o) {
   return {{"image", o.image}, {"text", o.text}, {"hyper", o.hyper}, {"mode", o.mode}, {"embed", o.embed},
           {"image_size", o.image_size}, {"context", o.context}, {"set_size", o.set_size}, {"data", o.data}, {"eval_data", o.eval_data},
-          {"steps", o.steps}, {"epochs", o.epochs}, {"batch", o.batch}, {"warmup", o.warmup}, {"lr", o.lr},
+          {"steps", o.steps}, {"epochs", o.epochs}, {"batch", o.batch}, {"warmup", o.warmup}, {"lr", o.lr}, {"hyper_lr_scale", o.hyper_lr_scale},
           {"wd", o.wd}, {"clip", o.clip}, {"seed", o.seed}, {"threads", o.threads}, {"vocab", o.vocab},
           {"synthetic_size", o.synthetic_size}};
 }
@@ -150,6 +150,7 @@ int run_train(const TrainOptions& opt_in) {
   AdamWConfig ac;
   ac.lr = opt.lr;
   ac.weight_decay = opt.wd;
+  ac.hyper_lr_scale = opt.hyper_lr_scale;
   AdamW optim(model.named_parameters(), ac);
 
   LoaderOptions lo;

@@ -33,6 +33,7 @@ struct TrainOptions {
   // Optimisation.
   int64_t steps = 0, epochs = 0, batch = 64, warmup = -1;  // warmup -1: min(500, steps / 10)
   double lr = 5e-4, wd = 0.1, clip = 1.0;
+  double hyper_lr_scale = 1.0;  // the hypernetwork's learning rate is lr times this
   uint64_t seed = 0;
   int threads = 0;  // 0: OpenMP's default
   std::string device = "cpu";
