@@ -10,7 +10,8 @@ cifar10_top1.png, and runs/<name>/ (each run's log, metrics and last checkpoint)
 
 Budget and setup from the environment (defaults in brackets):
   EPOCHS [10] or STEPS (overrides EPOCHS)   BATCH [128]   LR [3e-3]   IMAGE_SIZE [32]   CONTEXT [32]
-  JOBS [1]   TRAIN_ARGS [""] (a variant, e.g. "--hyper-lr-scale 0.1"; TAG names its runs)
+  JOBS [1]   STOP_AFTER [0]: stop each run at that step of its schedule (a partial run, resumed by a later invocation)
+  TRAIN_ARGS [""] (a variant, e.g. "--hyper-lr-scale 0.1"; TAG names its runs)
   SEEDS ["0"]   TOWERS ["convnet-nano vit-nano"]   MODES ["baseline hyper token"]   THREADS [2]
   EVAL_POINTS [10]   CAPTIONS [train.tsv]   DATA [datasets/emoji]   OUT [results/emoji]
   CIFAR [1]   CIFAR_EPOCHS [10] or CIFAR_STEPS   CIFAR_TOWERS ["convnet-nano"]   CIFAR_MODES ["baseline hyper"]
@@ -53,6 +54,7 @@ MODES = env("MODES", "baseline hyper token").split()
 EVAL_POINTS = int(env("EVAL_POINTS", "10"))
 CAPTIONS = env("CAPTIONS", "train.tsv")
 TRAIN_ARGS = env("TRAIN_ARGS", "").split()  # extra `hyperclip train` options for every run (a variant)
+STOP_AFTER = int(env("STOP_AFTER", "0"))  # stop each run after this many steps of its schedule (partial)
 TAG = env("TAG", "-".join(a.lstrip("-") for a in TRAIN_ARGS))  # names the variant's runs
 
 
@@ -68,11 +70,13 @@ def tsv_rows(path):
 
 
 def run_train(name, args, steps, key):
-    """Runs one training, streaming its progress lines; returns (metrics rows, wall seconds).
+    """Runs one training, streaming its progress lines; returns (metrics rows, wall seconds, partial).
 
     The run checkpoints at every evaluation point. If an earlier run with the same command (key) was
     interrupted, it resumes from its newest checkpoint (training resumes exactly, see the resume tests),
-    after cutting metrics.jsonl back to that step; the wall time counts every attempt."""
+    after cutting metrics.jsonl back to that step; the wall time counts every attempt. With STOP_AFTER
+    the run is stopped at the first evaluation point at or after that step (partial=True; its
+    checkpoints stay, so a later invocation without STOP_AFTER finishes the same schedule)."""
     out = os.path.join(OUT, "runs", name)
     os.makedirs(out, exist_ok=True)
     eval_every = max(1, steps // EVAL_POINTS)
@@ -106,6 +110,10 @@ def run_train(name, args, steps, key):
             json.dump({"wall_s": prior_wall + time.time() - t0}, f)
         os.replace(wall_path + ".tmp", wall_path)
 
+    stop_at = steps
+    if STOP_AFTER and STOP_AFTER < steps:
+        stop_at = min(steps, -(-STOP_AFTER // eval_every) * eval_every)  # an evaluation and checkpoint point
+    stopped = False
     with open(os.path.join(out, "train.log"), "a") as log:
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for line in p.stdout:
@@ -114,17 +122,23 @@ def run_train(name, args, steps, key):
                 print(f"[{name}] {line.rstrip()}", flush=True)
             if line.startswith("step "):
                 record_wall()
-        if p.wait() != 0:
+                if stop_at < steps and int(line.split()[1].split("/")[0]) > stop_at:
+                    p.terminate()  # step stop_at's evaluations and checkpoint are written
+                    stopped = True
+        if p.wait() != 0 and not stopped:
             record_wall()
             raise RuntimeError(f"{name} failed (exit {p.returncode}); see {out}/train.log")
     record_wall()
     wall = prior_wall + time.time() - t0
+    with open(metrics_path) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    if stopped:
+        print(f"[{name}] stopped after step {stop_at} of {steps} (STOP_AFTER={STOP_AFTER}); resumable", flush=True)
+        return [r for r in rows if r.get("step", 0) <= stop_at], wall, True
     for f in os.listdir(out):  # last.safetensors stays: the finished model
         if f.startswith("step_") and f.endswith(".safetensors"):
             os.remove(os.path.join(out, f))
-    with open(metrics_path) as f:
-        rows = [json.loads(line) for line in f if line.strip()]
-    return rows, wall
+    return rows, wall, False
 
 
 def curves(rows, eval_prefix):
@@ -139,10 +153,11 @@ def summarise(name, tower, mode, seed, dataset, steps, epochs, images, rows, wal
     group = [r for r in rows if group_spec and r.get("eval") == group_spec]
     ips = [r["images_per_s"] for r in rows if "images_per_s" in r][1:]  # the first step includes warm-up
     last = concept[-1]
+    done = max(r["step"] for r in rows if "loss" in r)  # below `steps` for a partial (STOP_AFTER) run
     return {
         "dataset": dataset, "tower": tower, "mode": mode, "variant": " ".join(TRAIN_ARGS), "seed": int(seed), "image_size": IMAGE_SIZE,
-        "batch": BATCH, "steps": steps, "epochs": round(epochs, 2), "images_seen": steps * BATCH,
-        "image_epochs": round(steps * BATCH / images, 2),
+        "batch": BATCH, "steps": done, "schedule_steps": steps, "epochs": round(epochs * done / steps, 2),
+        "images_seen": done * BATCH, "image_epochs": round(done * BATCH / images, 2),
         "top1": last["top1"], "top5": last["top5"], "n": last["n"],
         "group_top1": group[-1]["top1"] if group else None, "group_top5": group[-1]["top5"] if group else None,
         "final_loss": statistics.mean(l for _, l in loss[-20:]), "images_per_s": statistics.median(ips) if ips else None,
@@ -220,9 +235,11 @@ def run_spec(spec):
         if done.get("key") == key:
             print(f"[{spec['name']}] already finished, reusing {summary_path}", flush=True)
             return done["result"]
-    rows, wall = run_train(spec["name"], spec["args"], spec["steps"], key)
+    rows, wall, partial = run_train(spec["name"], spec["args"], spec["steps"], key)
     result = summarise(spec["name"], spec["tower"], spec["mode"], spec["seed"], spec["dataset"], spec["steps"], spec["epochs"],
                        spec["images"], rows, wall, spec["concept"], spec["group"])
+    if partial:  # no summary: the next invocation resumes the run
+        return result
     with open(summary_path + ".tmp", "w") as f:
         json.dump({"key": key, "result": result}, f)
     os.replace(summary_path + ".tmp", summary_path)
@@ -256,6 +273,11 @@ def mean_sd(xs):
     return f"{100 * statistics.mean(xs):.1f} ± {100 * statistics.stdev(xs):.1f}"
 
 
+def partial_note(r):
+    sched = r.get("schedule_steps", r["steps"])
+    return f" (stopped at step {r['steps']} of {sched})" if r["steps"] < sched else ""
+
+
 def table(results):
     lines = ["| data | tower | mode | seeds | top-1 % | top-5 % | group top-1 % | epochs | image passes | images seen | img/s | wall s |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -267,10 +289,10 @@ def table(results):
     for k in keys:
         rs = [r for r in results if (r["dataset"], r["tower"], r["mode"], r.get("variant", "")) == k]
         lines.append(f"| {k[0]} | {k[1]} | {k[2]}{' `' + k[3] + '`' if k[3] else ''} | {len(rs)} | {mean_sd([r['top1'] for r in rs])} | {mean_sd([r['top5'] for r in rs])} | "
-                     f"{mean_sd([r['group_top1'] for r in rs])} | {rs[0]['epochs']} | {rs[0].get('image_epochs', '–')} | {rs[0]['images_seen']} | "
+                     f"{mean_sd([r['group_top1'] for r in rs])} | {rs[0]['epochs']}{partial_note(rs[0])} | {rs[0].get('image_epochs', '–')} | {rs[0]['images_seen']} | "
                      f"{statistics.median(r['images_per_s'] for r in rs):.0f} | {statistics.mean(r['wall_s'] for r in rs):.0f} |")
     knobs = ["STEPS", "EPOCHS", "JOBS", "SEEDS", "IMAGE_SIZE", "BATCH", "LR", "THREADS", "TOWERS", "MODES", "CAPTIONS", "EVAL_POINTS",
-             "TRAIN_ARGS", "TAG", "CIFAR", "CIFAR_STEPS", "CIFAR_EPOCHS", "CIFAR_TOWERS", "CIFAR_MODES", "OUT", "DATA"]
+             "TRAIN_ARGS", "TAG", "STOP_AFTER", "CIFAR", "CIFAR_STEPS", "CIFAR_EPOCHS", "CIFAR_TOWERS", "CIFAR_MODES", "OUT", "DATA"]
     setting = " ".join(f"{k}={json.dumps(os.environ[k]) if ' ' in os.environ[k] else os.environ[k]}" for k in knobs if k in os.environ)
     lines.append("")
     lines.append(f"Made by `{(setting + ' ') if setting else ''}make bench-emoji` (top-1/top-5: concept task, "
