@@ -265,7 +265,11 @@ async function main() {
     const testImages = byCluster.get(cluster) || [];
     if (!trainClusters.has(cluster)) { if (testImages.length) noTrain++; continue; }
     if (!testImages.length) { if (R.CONCRETE_GROUPS.includes(group)) noTest++; continue; }
-    if (R.CONCRETE_GROUPS.includes(group)) conceptClasses.push({ cluster, name: cluster, group, testImages });
+    // One image per concept class (the lowest code points among its held-out images): a cluster
+    // such as "clock face" holds 24 held-out images, and with all of them a model that always
+    // answered "clock face" would score 2.8% top-1, far above the 0.12% chance that 819 classes imply.
+    const rep = testImages.slice().sort((x, y) => (x.hex < y.hex ? -1 : x.hex > y.hex ? 1 : 0))[0];
+    if (R.CONCRETE_GROUPS.includes(group)) conceptClasses.push({ cluster, name: cluster, group, testImages: [rep] });
     for (const im of testImages) groupImages.push({ im, group: R.GROUP_NAMES[group] });
   }
   for (const s of sets) s.images = images.filter((im) => im.set === s.set).length;
