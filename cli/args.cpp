@@ -44,15 +44,24 @@ std::vector<std::string> Args::all(const std::string& name) const {
   return out;
 }
 
+// A single-value option given twice would otherwise keep only its last value, silently.
+void Args::check_single(const std::string& name) const {
+  size_t n = all(name).size();
+  HC_CHECK(n <= 1, "option --", name, " given ", n, " times; it takes one value");
+}
+
 std::string Args::get(const std::string& name) const {
   auto it = values_.find(name);
   HC_CHECK(it != values_.end(), "missing required option --", name);
+  check_single(name);
   return it->second;
 }
 
 std::string Args::get(const std::string& name, const std::string& fallback) const {
   auto it = values_.find(name);
-  return it == values_.end() ? fallback : it->second;
+  if (it == values_.end()) return fallback;
+  check_single(name);
+  return it->second;
 }
 
 static int64_t parse_int(const std::string& name, const std::string& v) {

@@ -13,6 +13,7 @@ class Args {
   Args(int argc, char** argv, const std::vector<std::string>& known,
        const std::vector<std::string>& flags = {});
   bool has(const std::string& name) const { return values_.count(name) > 0; }
+  // get* read an option that takes one value: missing (without a fallback) or repeated is an error.
   std::string get(const std::string& name) const;  // throws if missing
   std::string get(const std::string& name, const std::string& fallback) const;
   int64_t get_int(const std::string& name) const;
@@ -24,6 +25,7 @@ class Args {
   const std::vector<std::string>& positional() const { return positional_; }
 
  private:
+  void check_single(const std::string& name) const;
   std::map<std::string, std::string> values_;  // the last value of each option
   std::vector<std::pair<std::string, std::string>> ordered_;
   std::map<std::string, bool> flags_;

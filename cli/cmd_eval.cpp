@@ -15,12 +15,12 @@
 namespace hc::cli {
 
 static const char* kEvalHelp =
-    "usage: hyperclip eval --ckpt CKPT --data DATA [--classes FILE] [--templates FILE]\n"
+    "usage: hyperclip eval --ckpt CKPT --data DATA [--data DATA]... [--classes FILE] [--templates FILE]\n"
     "                      [--split test|train] [--batch N] [--threads N] [--workers N] [--max-samples N]\n"
     "                      [--device cpu|cuda]\n"
     "\n"
-    "Prints one JSON line {\"data\": spec, \"top1\": x, \"top5\": x, \"n\": N} per evaluated set\n"
-    "(--data synthetic evaluates every synthetic task). Templates default to the dataset's own, or\n"
+    "Prints one JSON line {\"data\": spec, \"top1\": x, \"top5\": x, \"n\": N} per evaluated set, in\n"
+    "the order given (--data synthetic evaluates every synthetic task). Templates default to the dataset's own, or\n"
     "CLIP's 18 CIFAR templates.\n";
 
 int cmd_eval(int argc, char** argv) {
@@ -38,7 +38,11 @@ int cmd_eval(int argc, char** argv) {
   HyperClip model(info.config);
   load_checkpoint_weights(path, model, nullptr);
   model.to(device);
-  for (const std::string& spec : expand_eval_specs(a.get("data"))) {
+  std::vector<std::string> specs;
+  for (const std::string& given : a.all("data"))
+    for (const std::string& spec : expand_eval_specs(given)) specs.push_back(spec);
+  HC_CHECK(!specs.empty(), "missing required option --data");
+  for (const std::string& spec : specs) {
     DatasetOptions d;
     d.split = a.get("split", "test");
     d.class_names_file = a.get("classes", "");

@@ -23,7 +23,7 @@ using namespace hc_test;
 namespace {
 
 using Run = hc_test::RunResult;
-Run cli(const std::string& args) { return hc_test::run_cli(args); }
+Run cli(const std::string& args, bool with_stderr = true) { return hc_test::run_cli(args, with_stderr); }
 
 std::string temp_dir(const std::string& name) {
   std::string d = "/tmp/hyperclip_train_test_" + std::to_string(::getpid()) + "_" + name;
@@ -131,6 +131,17 @@ TEST_CASE("train and eval: bad checkpoints and options are clear errors") {
   CHECK(j["n"].get<int64_t>() == 32);
   CHECK(j["top1"].get<double>() >= 0);
   CHECK(j["top5"].get<double>() >= j["top1"].get<double>());
+  // Several --data: one line each, in order. A single-value option given twice is refused, not
+  // silently reduced to its last value.
+  r = cli("eval --ckpt " + ck + " --data synthetic:color --data synthetic:shape --max-samples 16", false);
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  size_t nl = r.out.find('\n');
+  REQUIRE(nl != std::string::npos);
+  CHECK(nlohmann::json::parse(r.out.substr(0, nl))["data"] == "synthetic:color");
+  CHECK(nlohmann::json::parse(r.out.substr(nl + 1))["data"] == "synthetic:shape");
+  r = cli("eval --ckpt " + ck + " --data synthetic:color --batch 8 --batch 16");
+  CHECK(r.status != 0);
+  CHECK(r.out.find("option --batch given 2 times") != std::string::npos);
   // Embeddings of texts and images as .npy, one row per input, unit length.
   std::ofstream(a + "/texts.txt") << "a red star\ntwo small blue circles\nthree crosses\n";
   r = cli("embed --ckpt " + ck + " --texts " + a + "/texts.txt -o " + a + "/t.npy");

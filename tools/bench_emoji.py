@@ -16,6 +16,7 @@ Budget and setup from the environment (defaults in brackets):
   EVAL_POINTS [10]   CAPTIONS [train.tsv]   DATA [datasets/emoji]   OUT [results/emoji]
   CIFAR [1]   CIFAR_EPOCHS [10] or CIFAR_STEPS   CIFAR_TOWERS ["convnet-nano"]   CIFAR_MODES ["baseline hyper"]
   CIFAR_TAR [../shared/data/cifar10-jpeg.tar.gz]   CIFAR_DIR [datasets/cifar10-jpeg]
+  REPORT_ONLY=1 REEVAL=1 first evaluates each emoji run's final checkpoint again on DATA's test tasks.
   REPORT_ONLY=1 rewrites table.md and the plots from OUT/results.json without training.
 An epoch is one pass over the caption rows: train.tsv has four caption forms per image, so 10 epochs
 show each image 40 times (results.json records both: epochs and image_epochs).
@@ -349,6 +350,33 @@ def plots(results):
         print(f"plot: {os.path.join(OUT, fname)}")
 
 
+def reevaluate(results):
+    """REEVAL=1 (with REPORT_ONLY=1): evaluates each emoji run's final checkpoint again on DATA's test
+    tasks as they are now, and puts those figures in the table (the curves keep the figures measured
+    during training; `reeval` records what was done)."""
+    for r in results:
+        if r["dataset"] != "emoji":
+            continue
+        ckpt = os.path.join(OUT, "runs", r["run"], "last.safetensors")
+        if not os.path.exists(ckpt):
+            fail(f"REEVAL: {ckpt} is missing")
+        concept, group = f"folder:{DATA}/test/concept", f"folder:{DATA}/test/group"
+        cmd = [BIN, "eval", "--ckpt", ckpt, "--data", concept, "--data", group, "--templates",
+               os.path.join(DATA, "templates.txt"), "--threads", THREADS]
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        if out.returncode != 0:
+            fail(f"REEVAL of {r['run']} failed: {out.stderr.strip()}")
+        got = {j["data"]: j for j in (json.loads(line) for line in out.stdout.splitlines() if line.startswith("{"))}
+        before = (r["top1"], r["top5"], r["n"], r["group_top1"])
+        r["top1"], r["top5"], r["n"] = got[concept]["top1"], got[concept]["top5"], got[concept]["n"]
+        r["group_top1"], r["group_top5"] = got[group]["top1"], got[group]["top5"]
+        r["reeval"] = {"data": DATA, "during_training": {"top1": before[0], "top5": before[1], "n": before[2],
+                                                         "group_top1": before[3]}}
+        print(f"reeval {r['run']}: concept top-1 {100 * r['top1']:.2f}% top-5 {100 * r['top5']:.2f}% (n {r['n']}), "
+              f"group top-1 {100 * r['group_top1']:.2f}%; during training {100 * before[0]:.2f}% / {100 * before[1]:.2f}% "
+              f"(n {before[2]}), group {100 * before[3]:.2f}%", flush=True)
+
+
 def main():
     os.chdir(ROOT)
     if not os.access(BIN, os.X_OK):
@@ -357,6 +385,9 @@ def main():
     if env("REPORT_ONLY", "0") == "1":  # table and plots again from OUT/results.json
         with open(os.path.join(OUT, "results.json")) as f:
             results = json.load(f)
+        if env("REEVAL", "0") == "1":
+            reevaluate(results)
+            save(results)
         table(results)
         plots(results)
         return
