@@ -169,6 +169,14 @@ def summarise(name, tower, mode, seed, dataset, steps, epochs, images, rows, wal
     }
 
 
+def make_spec(dataset, tower, mode, seed, data_args, steps, epochs, images, concept, group=None):
+    """One run: the tower and mode's model options, the data options, the variant's TRAIN_ARGS."""
+    hyper = ["--hyper", "none"] if mode == "baseline" else ["--hyper", "hyper-nano", "--mode", mode]
+    args = ["--image", tower, "--text", "text-nano", *hyper, *data_args, "--seed", seed, *TRAIN_ARGS]
+    return dict(name=f"{dataset}-{tower}-{mode}{'-' + TAG if TAG else ''}-s{seed}", tower=tower, mode=mode, seed=seed,
+                dataset=dataset, args=args, steps=steps, epochs=epochs, images=images, concept=concept, group=group)
+
+
 def emoji_specs():
     """One spec per emoji run: seeds x towers x modes, the same data, steps and seed."""
     tsv = os.path.join(DATA, CAPTIONS)
@@ -183,17 +191,10 @@ def emoji_specs():
           f"({steps * BATCH / images:.1f} passes over the images) per run, "
           f"{len(TOWERS) * len(MODES) * len(SEEDS)} runs", flush=True)
     concept, group = f"folder:{DATA}/test/concept", f"folder:{DATA}/test/group"
-    specs = []
-    for seed in SEEDS:
-        for tower in TOWERS:
-            for mode in MODES:
-                hyper = ["--hyper", "none"] if mode == "baseline" else ["--hyper", "hyper-nano", "--mode", mode]
-                args = ["--image", tower, "--text", "text-nano", *hyper, "--data", f"tsv:{tsv}", "--eval-data", concept,
-                        "--eval-data", group, "--templates", os.path.join(DATA, "templates.txt"), "--seed", seed]
-                args += TRAIN_ARGS
-                specs.append(dict(name=f"emoji-{tower}-{mode}{'-' + TAG if TAG else ''}-s{seed}", tower=tower, mode=mode, seed=seed, dataset="emoji",
-                                  args=args, steps=steps, epochs=epochs, images=images, concept=concept, group=group))
-    return specs
+    data_args = ["--data", f"tsv:{tsv}", "--eval-data", concept, "--eval-data", group,
+                 "--templates", os.path.join(DATA, "templates.txt")]
+    return [make_spec("emoji", tower, mode, seed, data_args, steps, epochs, images, concept, group)
+            for seed in SEEDS for tower in TOWERS for mode in MODES]
 
 
 def cifar_specs():
@@ -212,16 +213,10 @@ def cifar_specs():
     steps = int(env("CIFAR_STEPS", "0")) or int(env("CIFAR_EPOCHS", "10")) * per_epoch
     print(f"cifar10: {n_train} training images, {steps} steps = {steps / per_epoch:.1f} epochs per run", flush=True)
     test = f"folder:{cdir}/test"
-    specs = []
-    for seed in SEEDS:
-        for tower in env("CIFAR_TOWERS", "convnet-nano").split():
-            for mode in env("CIFAR_MODES", "baseline hyper").split():
-                hyper = ["--hyper", "none"] if mode == "baseline" else ["--hyper", "hyper-nano", "--mode", mode]
-                args = ["--image", tower, "--text", "text-nano", *hyper, "--data", f"folder:{cdir}/train",
-                        "--eval-data", test, "--seed", seed, *TRAIN_ARGS]
-                specs.append(dict(name=f"cifar10-{tower}-{mode}{'-' + TAG if TAG else ''}-s{seed}", tower=tower, mode=mode, seed=seed, dataset="cifar10",
-                                  args=args, steps=steps, epochs=steps / per_epoch, images=n_train, concept=test, group=None))
-    return specs
+    data_args = ["--data", f"folder:{cdir}/train", "--eval-data", test]
+    return [make_spec("cifar10", tower, mode, seed, data_args, steps, steps / per_epoch, n_train, test)
+            for seed in SEEDS for tower in env("CIFAR_TOWERS", "convnet-nano").split()
+            for mode in env("CIFAR_MODES", "baseline hyper").split()]
 
 
 def run_spec(spec):
@@ -254,9 +249,14 @@ def run_all(specs):
     results = [None] * len(specs)
     with concurrent.futures.ThreadPoolExecutor(max_workers=JOBS) as pool:
         futures = {pool.submit(run_spec, s): i for i, s in enumerate(specs)}
-        for fut in concurrent.futures.as_completed(futures):
-            results[futures[fut]] = fut.result()
-            save([r for r in results if r is not None])
+        try:
+            for fut in concurrent.futures.as_completed(futures):
+                results[futures[fut]] = fut.result()
+                save([r for r in results if r is not None])
+        except BaseException:
+            for fut in futures:  # queued runs are not started; the ones in flight finish
+                fut.cancel()
+            raise
     return results
 
 
