@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -219,6 +220,9 @@ def cifar_specs():
             for mode in env("CIFAR_MODES", "baseline hyper").split()]
 
 
+FAILED = threading.Event()  # set by the first failed run: the runs not yet started are skipped
+
+
 def run_spec(spec):
     """Trains one run, or reuses its summary when a finished run with the same command is already in OUT
     (so an interrupted benchmark continues where it stopped)."""
@@ -231,7 +235,13 @@ def run_spec(spec):
         if done.get("key") == key:
             print(f"[{spec['name']}] already finished, reusing {summary_path}", flush=True)
             return done["result"]
-    rows, wall, partial = run_train(spec["name"], spec["args"], spec["steps"], key)
+    if FAILED.is_set():
+        return None
+    try:
+        rows, wall, partial = run_train(spec["name"], spec["args"], spec["steps"], key)
+    except BaseException:
+        FAILED.set()
+        raise
     result = summarise(spec["name"], spec["tower"], spec["mode"], spec["seed"], spec["dataset"], spec["steps"], spec["epochs"],
                        spec["images"], rows, wall, spec["concept"], spec["group"])
     if partial:  # no summary: the next invocation resumes the run
@@ -249,14 +259,9 @@ def run_all(specs):
     results = [None] * len(specs)
     with concurrent.futures.ThreadPoolExecutor(max_workers=JOBS) as pool:
         futures = {pool.submit(run_spec, s): i for i, s in enumerate(specs)}
-        try:
-            for fut in concurrent.futures.as_completed(futures):
-                results[futures[fut]] = fut.result()
-                save([r for r in results if r is not None])
-        except BaseException:
-            for fut in futures:  # queued runs are not started; the ones in flight finish
-                fut.cancel()
-            raise
+        for fut in concurrent.futures.as_completed(futures):  # a failure raises here; runs in flight finish
+            results[futures[fut]] = fut.result()
+            save([r for r in results if r is not None])
     return results
 
 
