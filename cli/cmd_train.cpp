@@ -28,6 +28,8 @@ static const char* kTrainHelp =
     "  --image-size PX      override the image preset's input size\n"
     "  --context T          override the text preset's context length (captions are cut to fit)\n"
     "  --set-size S         split each batch into sets of S captions, each adapting its own images\n"
+    "  --generated-layers all|first:N|last:N   which image-tower norm layers the hypernetwork\n"
+    "                       generates (default all; in order: docs/model.md)\n"
     "  --hyper-lr-scale X   the hypernetwork's learning rate is --lr times X (default 1)\n"
     "  --num-tokens K       learned set size in token mode (default 16)\n"
     "  --clip X             global gradient-norm clip (default 1.0; 0 disables)\n"
@@ -46,7 +48,7 @@ int cmd_train(int argc, char** argv) {
   Args a(argc, argv,
          {"image", "text", "hyper", "mode", "data", "eval-data", "classes", "templates", "steps", "epochs", "batch",
           "lr", "wd", "warmup", "seed", "threads", "device", "precision", "tokenizer", "out", "resume", "embed", "image-size", "context",
-          "set-size", "hyper-lr-scale", "num-tokens", "clip", "vocab", "augment", "workers", "on-corrupt", "synthetic-size",
+          "set-size", "generated-layers", "hyper-lr-scale", "num-tokens", "clip", "vocab", "augment", "workers", "on-corrupt", "synthetic-size",
           "log-every", "eval-every", "eval-samples", "ckpt-every"},
          {"help"});
   if (a.flag("help")) {
@@ -79,6 +81,7 @@ int cmd_train(int argc, char** argv) {
   o.image_size = a.get_int("image-size", 0);
   o.context = a.get_int("context", 0);
   o.set_size = a.get_int("set-size", 0);
+  o.generated = a.get("generated-layers", "all");
   o.hyper_lr_scale = a.get_double("hyper-lr-scale", 1.0);
   HC_CHECK(o.hyper_lr_scale > 0, "--hyper-lr-scale must be positive, got ", o.hyper_lr_scale);
   o.num_tokens = a.get_int("num-tokens", 16);

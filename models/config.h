@@ -41,6 +41,9 @@ struct ModelConfig {
   int64_t embed = 512;   // E
   int64_t vocab = 8192;  // V
   int64_t set_size = 0;  // 0: the whole batch is one set
+  // Which of the image tower's norm layers the hypernetwork generates (SPEC 1.4, docs/model.md):
+  // "all", "first:N" or "last:N" (the first or last N in hypernetwork-output order).
+  std::string generated = "all";
   int64_t num_tokens = 16;  // K, token mode
 };
 

@@ -26,6 +26,7 @@ static json to_json(const ModelConfig& c) {
           {"vocab", c.vocab},
           {"mode", mode_name(c.mode)},
           {"set_size", c.set_size},
+          {"generated", c.generated},
           {"num_tokens", c.num_tokens}};
 }
 
@@ -58,6 +59,7 @@ ModelConfig config_from_json(const std::string& text, const std::string& source)
     m.mode = parse_mode(c.at("mode").get<std::string>());
     m.set_size = c.value("set_size", int64_t{0});
     m.num_tokens = c.value("num_tokens", int64_t{16});
+    m.generated = c.value("generated", std::string("all"));  // files written before the option: all
   } catch (const std::exception& e) {
     throw Error(cat(source, ": bad model configuration (", e.what(), ")"));
   }

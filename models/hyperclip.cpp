@@ -19,7 +19,7 @@ HyperClip::HyperClip(const ModelConfig& cfg) : cfg_(cfg) {
   }
   text = register_module("text", std::make_shared<TextTower>(cfg.text, cfg.vocab, cfg.embed));
   if (cfg.mode != Mode::Baseline) {
-    generated_size_ = visual->assign_generated_offsets();
+    generated_size_ = visual->assign_generated_offsets(cfg.generated);
     hyper = register_module("hyper", std::make_shared<HyperNetwork>(
                                          cfg.hyper, cfg.embed, generated_size_,
                                          cfg.mode == Mode::Token ? cfg.num_tokens : 0));

@@ -15,8 +15,10 @@ class ImageTower : public Module {
   // The generated norm layers in hypernetwork-output order; offsets are assigned by
   // assign_generated_offsets().
   virtual std::vector<GeneratedNorm*> generated_norms() = 0;
-  // Lays the layers out one after the other ([dγ, dβ] each) and returns P.
-  int64_t assign_generated_offsets();
+  // Lays out the layers that `which` selects ("all", "first:N" or "last:N" of generated_norms())
+  // one after the other ([dγ, dβ] each) and returns P; the others keep offset -1 (not generated).
+  // Throws for a malformed selection or N outside 1..(number of layers).
+  int64_t assign_generated_offsets(const std::string& which = "all");
 };
 
 }  // namespace hc

@@ -49,39 +49,51 @@ double rel_diff(const Tensor& a, const Tensor& b) {
   return d / s;
 }
 
-}  // namespace
-
-TEST_CASE("export: the classifier's logits equal the full model's, ConvNet (folded) and ViT") {
+// Exports a randomised model and checks the classifier's cosines against the full model's.
+void check_export(const char* image, Mode mode, const std::string& generated) {
   Tokenizer tok = Tokenizer::train({"a photo of a red circle", "a blue square", "a green star"}, 300);
   std::vector<std::string> classes = {"red circle", "blue square", "green star", "cat"};
   std::vector<std::string> templates = {"a photo of a {}.", "a {}"};
+  CAPTURE(image);
+  CAPTURE(mode_name(mode));
+  CAPTURE(generated);
+  ModelConfig cfg = small(image, mode, tok.vocab_size());
+  cfg.generated = generated;
+  HyperClip m(cfg);
+  m.init_parameters(3);
+  randomise(m);
+  Tensor images = test::randn({5, 3, 32, 32}, 4).to(DType::F32);
+  // The full model: class matrix, hypernetwork on it, adapted image tower, cosines.
+  m.eval();
+  NoGradGuard ng;
+  Tensor W = class_embeddings(m, tok, classes, templates);
+  Tensor full = matmul(m.encode_image(images, m.generate(W, 0)), W, false, true);
+  Classifier c = build_classifier(m, tok, classes, templates);
+  if (std::string(image) == "convnet-nano") CHECK(c.visual->named_buffers().empty());  // no norm layers left
+  double err = rel_diff(c.cosines(images), full);  // the runtime
+  CHECK(err <= 1e-5);
+  CHECK(rel_diff(c.cosines_tape(images), full) <= 1e-5);  // the exported tower on the tape engine
+  std::printf("export %s %s (generated %s): max rel diff %.2e\n", image, mode_name(mode), generated.c_str(), err);
+  // Save and load: the same numbers from the file.
+  std::string path = "/tmp/hyperclip_export_test_" + std::to_string(::getpid()) + ".safetensors";
+  save_classifier(path, c);
+  Classifier back = load_classifier(path);
+  CHECK(back.class_names == classes);
+  CHECK(rel_diff(back.cosines(images), full) <= 1e-5);
+  std::remove(path.c_str());
+}
+
+}  // namespace
+
+TEST_CASE("export: the classifier's logits equal the full model's, ConvNet (folded) and ViT") {
   for (const char* image : {"convnet-nano", "vit-nano"})
-    for (Mode mode : {Mode::Hyper, Mode::Baseline, Mode::Token}) {
-      CAPTURE(image);
-      CAPTURE(mode_name(mode));
-      HyperClip m(small(image, mode, tok.vocab_size()));
-      m.init_parameters(3);
-      randomise(m);
-      Tensor images = test::randn({5, 3, 32, 32}, 4).to(DType::F32);
-      // The full model: class matrix, hypernetwork on it, adapted image tower, cosines.
-      m.eval();
-      NoGradGuard ng;
-      Tensor W = class_embeddings(m, tok, classes, templates);
-      Tensor full = matmul(m.encode_image(images, m.generate(W, 0)), W, false, true);
-      Classifier c = build_classifier(m, tok, classes, templates);
-      if (std::string(image) == "convnet-nano") CHECK(c.visual->named_buffers().empty());  // no norm layers left
-      double err = rel_diff(c.cosines(images), full);  // the runtime
-      CHECK(err <= 1e-5);
-      CHECK(rel_diff(c.cosines_tape(images), full) <= 1e-5);  // the exported tower on the tape engine
-      std::printf("export %s %s: max rel diff %.2e\n", image, mode_name(mode), err);
-      // Save and load: the same numbers from the file.
-      std::string path = "/tmp/hyperclip_export_test_" + std::to_string(::getpid()) + ".safetensors";
-      save_classifier(path, c);
-      Classifier back = load_classifier(path);
-      CHECK(back.class_names == classes);
-      CHECK(rel_diff(back.cosines(images), full) <= 1e-5);
-      std::remove(path.c_str());
-    }
+    for (Mode mode : {Mode::Hyper, Mode::Baseline, Mode::Token}) check_export(image, mode, "all");
+}
+
+TEST_CASE("export: a generated-layer subset folds only the generated layers' offsets") {
+  check_export("convnet-nano", Mode::Hyper, "last:4");
+  check_export("convnet-nano", Mode::Hyper, "first:2");
+  check_export("vit-nano", Mode::Hyper, "last:3");
 }
 
 TEST_CASE("export: damaged or foreign classifier files are clear errors") {

@@ -138,5 +138,8 @@ void check_parity(const std::string& file) {
 
 TEST_CASE("parity with PyTorch: ConvNet tower, hyper mode") { check_parity("tests/data/reference_convnet_hyper.safetensors"); }
 TEST_CASE("parity with PyTorch: ConvNet tower, baseline mode") { check_parity("tests/data/reference_convnet_baseline.safetensors"); }
+TEST_CASE("parity with PyTorch: ConvNet tower, hyper mode, only the last 4 norm layers generated") {
+  check_parity("tests/data/reference_convnet_hyper_last4.safetensors");
+}
 TEST_CASE("parity with PyTorch: ViT tower, hyper mode") { check_parity("tests/data/reference_vit_hyper.safetensors"); }
 TEST_CASE("parity with PyTorch: ViT tower, baseline mode") { check_parity("tests/data/reference_vit_baseline.safetensors"); }

@@ -8,6 +8,7 @@
 
 #include "core/grad_mode.h"
 #include "models/convnet.h"
+#include "models/config_io.h"
 #include "models/hyperclip.h"
 #include "models/vit.h"
 #include "train/step.h"
@@ -80,6 +81,55 @@ TEST_CASE("hypernetwork size follows the generated layers") {
   HyperClip v(nano_config("vit-nano", Mode::Hyper));
   CHECK(v.visual->generated_norms().size() == 6 * 2 + 1);
   CHECK(v.generated_size() == 13 * 2 * 192);
+}
+
+TEST_CASE("a generated-layer subset: first:N and last:N pick the layers, the rest keep their own γ, β") {
+  ModelConfig cfg = nano_config("convnet-nano", Mode::Hyper);
+  HyperClip all(cfg);
+  std::vector<GeneratedNorm*> every = all.visual->generated_norms();
+  const int64_t L = static_cast<int64_t>(every.size());
+  for (const char* which : {"first:1", "first:3", "last:4", "last:1"}) {
+    CAPTURE(which);
+    cfg.generated = which;
+    HyperClip m(cfg);
+    std::vector<GeneratedNorm*> norms = m.visual->generated_norms();
+    const bool first = std::string(which).rfind("first", 0) == 0;
+    const int64_t n = std::stoll(std::string(which).substr(std::string(which).find(':') + 1));
+    int64_t p = 0;
+    for (int64_t i = 0; i < L; ++i) {
+      CAPTURE(i);
+      bool chosen = first ? i < n : i >= L - n;
+      if (!chosen) {
+        CHECK(norms[i]->offset == -1);
+        continue;
+      }
+      CHECK(norms[i]->offset == p);  // the chosen layers are laid out one after the other
+      p += 2 * norms[i]->channels;
+    }
+    CHECK(m.generated_size() == p);
+    CHECK(m.hyper->output->weight.size(0) == p);
+    // The selection is part of the model configuration (checkpoints and exported classifiers).
+    ModelConfig back = config_from_json(config_to_json(cfg), "test");
+    CHECK(back.generated == which);
+    CHECK(config_differences(cfg, back).empty());
+  }
+  cfg.generated = "last:2";
+  ModelConfig other = cfg;
+  other.generated = "all";
+  CHECK(config_differences(cfg, other) == "generated \"last:2\" vs \"all\"");
+  // Configurations written before the option generate every layer.
+  CHECK(config_from_json(R"({"image": {"kind": "vit", "dim": 8, "depth": 1, "heads": 1, "patch": 8, "image_size": 16},
+      "text": {"dim": 8, "layers": 1, "heads": 1, "context": 4}, "hyper": {"dim": 8, "layers": 1, "heads": 1,
+      "bottleneck": 4}, "embed": 8, "vocab": 16, "mode": "hyper"})", "old.json").generated == "all");
+  // Malformed selections and N outside 1..L are clear errors naming the selection.
+  for (const std::string& bad : std::vector<std::string>{"some", "last", "last:", "last:0", "last:2x", "middle:2", "first:-1",
+                          "first:" + std::to_string(L + 1)}) {
+    CAPTURE(bad);
+    cfg.generated = bad;
+    CHECK_THROWS_WITH_AS(HyperClip{cfg}, doctest::Contains(("generated layers '" + bad + "'").c_str()), Error);
+  }
+  cfg.generated = "last:" + std::to_string(L);  // every layer, named another way
+  CHECK(HyperClip(cfg).generated_size() == all.generated_size());
 }
 
 TEST_CASE("state-dict names follow docs/model.md") {

@@ -23,6 +23,7 @@ import json
 import math
 import os
 import struct
+import sys
 
 import torch
 import torch.nn as nn
@@ -268,6 +269,14 @@ class HyperNetwork(nn.Module):
         return self.output(self.bottleneck(self.norm(x)).mean(1))
 
 
+def select_generated(norms, which):
+    """The norm layers the hypernetwork generates: "all", "first:N" or "last:N" of `norms`."""
+    if which == "all":
+        return norms
+    kind, n = which.split(":")
+    return norms[:int(n)] if kind == "first" else norms[len(norms) - int(n):]
+
+
 class HyperCLIP(nn.Module):
     def __init__(self, cfg):
         super().__init__()
@@ -281,8 +290,8 @@ class HyperCLIP(nn.Module):
         self.hyper = None
         if self.mode == "hyper":
             offset = 0
-            for layer in self.visual.generated_norms():   # [dγ, dβ] per layer, in layer order
-                layer.offset = offset
+            for layer in select_generated(self.visual.generated_norms(), cfg.get("generated", "all")):
+                layer.offset = offset                      # [dγ, dβ] per layer, in layer order
                 offset += 2 * layer.weight.shape[0]
             self.hyper = HyperNetwork(hy["dim"], hy["layers"], hy["heads"], hy["bottleneck"], E, offset)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(10.0)))
@@ -452,16 +461,26 @@ def configs():
             batch = image["batch"]
             cfg = dict(common, image=image, mode=mode, batch=batch, set_size=batch // 2 if mode == "hyper" else 0)
             yield f"reference_{tower}_{mode}.safetensors", cfg
+    # A generated-layer subset: only the last four batch norms (of the last block and the head).
+    image = towers["convnet"]
+    yield "reference_convnet_hyper_last4.safetensors", dict(common, image=image, mode="hyper", batch=image["batch"],
+                                                            set_size=image["batch"] // 2, generated="last:4")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "tests", "data"))
+    ap.add_argument("only", nargs="*", help="write only these files (default: all)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.set_num_threads(1)
+    known = [name for name, _ in configs()]
+    for name in args.only:
+        if name not in known:
+            sys.exit(f"torch_reference.py: unknown reference file {name} (known: {', '.join(known)})")
     for name, cfg in configs():
-        reference(cfg, os.path.join(args.out, name))
+        if not args.only or name in args.only:
+            reference(cfg, os.path.join(args.out, name))
 
 
 if __name__ == "__main__":

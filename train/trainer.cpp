@@ -44,8 +44,8 @@ static std::string format_duration(double s) {
 
 static json options_json(const TrainOptions& o) {
   return {{"image", o.image}, {"text", o.text}, {"hyper", o.hyper}, {"mode", o.mode}, {"embed", o.embed},
-          {"image_size", o.image_size}, {"context", o.context}, {"set_size", o.set_size}, {"data", o.data}, {"eval_data", o.eval_data},
-          {"steps", o.steps}, {"epochs", o.epochs}, {"batch", o.batch}, {"warmup", o.warmup}, {"lr", o.lr}, {"hyper_lr_scale", o.hyper_lr_scale},
+          {"image_size", o.image_size}, {"context", o.context}, {"set_size", o.set_size}, {"generated", o.generated},
+          {"data", o.data}, {"eval_data", o.eval_data}, {"steps", o.steps}, {"epochs", o.epochs}, {"batch", o.batch}, {"warmup", o.warmup}, {"lr", o.lr}, {"hyper_lr_scale", o.hyper_lr_scale},
           {"wd", o.wd}, {"clip", o.clip}, {"seed", o.seed}, {"threads", o.threads}, {"vocab", o.vocab},
           {"synthetic_size", o.synthetic_size}};
 }
@@ -98,7 +98,9 @@ int run_train(const TrainOptions& opt_in) {
       HC_CHECK(e.data->labelled(), s, ": zero-shot evaluation needs a labelled dataset");
       e.classes = opt.classes_file.empty() ? e.data->class_names() : load_class_names(opt.classes_file);
       e.templates = templates_for(opt, *e.data);
-      std::fprintf(stderr, "eval data: %s (%zu classes)\n", e.data->describe().c_str(), e.classes.size());
+      std::string what = e.data->describe();
+      if (what.find(" classes)") == std::string::npos) what += cat(" (", e.classes.size(), " classes)");  // not said yet
+      std::fprintf(stderr, "eval data: %s\n", what.c_str());
       evals.push_back(std::move(e));
     }
 
@@ -140,6 +142,7 @@ int run_train(const TrainOptions& opt_in) {
   cfg.embed = opt.embed > 0 ? opt.embed : (opt.image.find("nano") != std::string::npos ? 128 : 512);
   cfg.vocab = tok.vocab_size();
   cfg.set_size = opt.set_size;
+  cfg.generated = opt.generated;
   cfg.num_tokens = opt.num_tokens;
   HC_CHECK(cfg.set_size == 0 || opt.batch % cfg.set_size == 0, "--batch ", opt.batch,
            " is not divisible by --set-size ", cfg.set_size);

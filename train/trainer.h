@@ -17,6 +17,7 @@ struct TrainOptions {
   int64_t image_size = 0;   // 0: the image preset's
   int64_t context = 0;      // 0: the text preset's context length
   int64_t set_size = 0;
+  std::string generated = "all";  // which norm layers are generated (ModelConfig::generated)
   int64_t num_tokens = 16;
   // Data.
   std::string data;
