@@ -5,7 +5,8 @@ then the baseline and HyperCLIP on CIFAR-10 (zero-shot on its test set).
 
 Every run is `hyperclip train` with zero-shot evaluation of both held-out tasks at EVAL_POINTS
 points; its metrics.jsonl gives the loss and accuracy curves against images seen. Writes into OUT:
-results.json (one object per run), table.md, loss.png, concept_top1.png, group_top1.png,
+results.json (one object per run; the runs of earlier invocations into the same OUT stay, so variants
+accumulate and the table shows them side by side), table.md, loss.png, concept_top1.png, group_top1.png,
 cifar10_top1.png, and runs/<name>/ (each run's log, metrics and last checkpoint).
 
 Budget and setup from the environment (defaults in brackets):
@@ -163,7 +164,7 @@ def summarise(name, tower, mode, seed, dataset, steps, epochs, images, rows, wal
         "top1": last["top1"], "top5": last["top5"], "n": last["n"],
         "group_top1": group[-1]["top1"] if group else None, "group_top5": group[-1]["top5"] if group else None,
         "final_loss": statistics.mean(l for _, l in loss[-20:]), "images_per_s": statistics.median(ips) if ips else None,
-        "wall_s": round(wall, 1), "run": name,
+        "wall_s": round(wall, 1), "run": name, "command": command_line(),
         "curve": {"images_seen": [r["step"] * BATCH for r in concept], "top1": [r["top1"] for r in concept],
                   "top5": [r["top5"] for r in concept], "group_top1": [r["top1"] for r in group],
                   "loss_images_seen": [s for s, _ in loss], "loss": [l for _, l in loss]},
@@ -266,8 +267,32 @@ def run_all(specs):
 
 
 def save(results):
-    with open(os.path.join(OUT, "results.json"), "w") as f:
-        json.dump(results, f, indent=1)
+    """Writes OUT/results.json, keeping the runs of earlier invocations into the same OUT (other variants,
+    towers or modes) and returning the merged list; a run done again replaces its entry."""
+    path = os.path.join(OUT, "results.json")
+    merged = []
+    if os.path.exists(path):
+        with open(path) as f:
+            merged = json.load(f)
+    names = [r["run"] for r in merged]
+    for r in results:
+        if r["run"] in names:
+            merged[names.index(r["run"])] = r
+        else:
+            merged.append(r)
+            names.append(r["run"])
+    with open(path + ".tmp", "w") as f:
+        json.dump(merged, f, indent=1)
+    os.replace(path + ".tmp", path)
+    return merged
+
+
+def command_line():
+    """The `make bench-emoji` command with the knobs set in the environment (recorded in each result)."""
+    knobs = ["STEPS", "EPOCHS", "JOBS", "SEEDS", "IMAGE_SIZE", "BATCH", "LR", "THREADS", "TOWERS", "MODES", "CAPTIONS", "EVAL_POINTS",
+             "TRAIN_ARGS", "TAG", "STOP_AFTER", "CIFAR", "CIFAR_STEPS", "CIFAR_EPOCHS", "CIFAR_TOWERS", "CIFAR_MODES", "OUT", "DATA"]
+    setting = " ".join(f"{k}={json.dumps(os.environ[k]) if ' ' in os.environ[k] else os.environ[k]}" for k in knobs if k in os.environ)
+    return f"{(setting + ' ') if setting else ''}make bench-emoji"
 
 
 def mean_sd(xs):
@@ -297,12 +322,14 @@ def table(results):
         lines.append(f"| {k[0]} | {k[1]} | {k[2]}{' `' + k[3] + '`' if k[3] else ''} | {len(rs)} | {mean_sd([r['top1'] for r in rs])} | {mean_sd([r['top5'] for r in rs])} | "
                      f"{mean_sd([r['group_top1'] for r in rs])} | {rs[0]['epochs']}{partial_note(rs[0])} | {rs[0].get('image_epochs', '–')} | {rs[0]['images_seen']} | "
                      f"{statistics.median(r['images_per_s'] for r in rs):.0f} | {statistics.mean(r['wall_s'] for r in rs):.0f} |")
-    knobs = ["STEPS", "EPOCHS", "JOBS", "SEEDS", "IMAGE_SIZE", "BATCH", "LR", "THREADS", "TOWERS", "MODES", "CAPTIONS", "EVAL_POINTS",
-             "TRAIN_ARGS", "TAG", "STOP_AFTER", "CIFAR", "CIFAR_STEPS", "CIFAR_EPOCHS", "CIFAR_TOWERS", "CIFAR_MODES", "OUT", "DATA"]
-    setting = " ".join(f"{k}={json.dumps(os.environ[k]) if ' ' in os.environ[k] else os.environ[k]}" for k in knobs if k in os.environ)
+    commands = []
+    for r in results:
+        c = r.get("command", command_line())
+        if c not in commands:
+            commands.append(c)
     lines.append("")
-    lines.append(f"Made by `{(setting + ' ') if setting else ''}make bench-emoji` (top-1/top-5: concept task, "
-                 f"held-out family; group: 9 Unicode groups; CIFAR-10: test set; mean ± sd over seeds).")
+    lines.append("Made by " + ", then ".join(f"`{c}`" for c in commands) + " (top-1/top-5: concept task, "
+                 "held-out family; group: 9 Unicode groups; CIFAR-10: test set; mean ± sd over seeds).")
     with open(os.path.join(OUT, "table.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n" + "\n".join(lines))
@@ -392,7 +419,7 @@ def main():
             results = json.load(f)
         if env("REEVAL", "0") == "1":
             reevaluate(results)
-            save(results)
+            results = save(results)
         table(results)
         plots(results)
         return
@@ -405,9 +432,9 @@ def main():
         results = run_all(specs)
     except RuntimeError as e:
         fail(str(e))
-    save(results)
-    table(results)
-    plots(results)
+    merged = save(results)
+    table(merged)
+    plots(merged)
     print(f"\nbench-emoji: {len(results)} runs in {time.time() - t0:.0f}s; results in {OUT}/")
 
 
