@@ -19,8 +19,9 @@ static const char* kEvalHelp =
     "                      [--split test|train] [--batch N] [--threads N] [--workers N] [--max-samples N]\n"
     "                      [--device cpu|cuda]\n"
     "\n"
-    "Prints one JSON line {\"data\": spec, \"top1\": x, \"top5\": x, \"n\": N} per evaluated set, in\n"
-    "the order given (--data synthetic evaluates every synthetic task). Templates default to the dataset's own, or\n"
+    "Prints one JSON line {\"data\": spec, \"top1\": x, \"top5\": x, \"mean_class_top1\": x, \"majority\": x,\n"
+    "\"n\": N} per evaluated set (mean_class_top1: top-1 averaged over classes; majority: the share of the\n"
+    "most frequent class, what always answering it scores), in the order given (--data synthetic evaluates every synthetic task). Templates default to the dataset's own, or\n"
     "CLIP's 18 CIFAR templates.\n";
 
 int cmd_eval(int argc, char** argv) {
@@ -56,7 +57,8 @@ int cmd_eval(int argc, char** argv) {
     zo.workers = static_cast<int>(a.get_int("workers", 2));
     zo.max_samples = a.get_int("max-samples", 0);
     ZeroShotResult r = zero_shot_eval(model, info.tokenizer, *data, classes, templates, zo);
-    nlohmann::json j = {{"data", spec}, {"top1", r.top1}, {"top5", r.top5}, {"n", r.n}};
+    nlohmann::json j = {{"data", spec}, {"top1", r.top1}, {"top5", r.top5}, {"mean_class_top1", r.mean_class_top1},
+                            {"majority", r.majority}, {"n", r.n}};
     if (r.skipped) j["skipped"] = r.skipped;
     std::printf("%s\n", j.dump().c_str());
     std::fflush(stdout);

@@ -63,33 +63,60 @@ ZeroShotResult zero_shot_eval(HyperClip& model, const Tokenizer& tok, const Data
   Loader loader(data, lo);
   loader.start(0);
   ZeroShotResult r;
-  int64_t correct1 = 0, correct5 = 0;
+  ZeroShotTally tally(K);
   Batch b;
   while (loader.next(b)) {
     r.skipped += b.skipped;
     if (!b.images.defined()) continue;
     int64_t n = b.images.size(0);
-    if (opt.max_samples > 0) n = std::min(n, opt.max_samples - r.n);
+    if (opt.max_samples > 0) n = std::min(n, opt.max_samples - tally.count());
     Tensor images = n == b.images.size(0) ? b.images : slice(b.images, 0, 0, n);
     Tensor v = model.encode_image(images.to(W.device()), hyper);       // [n, E]
     std::vector<double> logits = matmul(v, W, false, true).to_vector();  // 100 v·Wᵀ: the scale does not change the ranking
     for (int64_t i = 0; i < n; ++i) {
       int label = b.labels[i];
       HC_CHECK(label >= 0 && label < K, data.describe(), ": sample without a valid label for zero-shot evaluation");
-      double mine = logits[i * K + label];
-      int64_t above = 0;  // classes scored strictly higher than the true one
-      for (int64_t k = 0; k < K; ++k) above += logits[i * K + k] > mine;
-      correct1 += above == 0;
-      correct5 += above < 5;
+      tally.add(&logits[i * K], label);
     }
-    r.n += n;
-    if (opt.max_samples > 0 && r.n >= opt.max_samples) break;
+    if (opt.max_samples > 0 && tally.count() >= opt.max_samples) break;
   }
-  if (r.n > 0) {
-    r.top1 = static_cast<double>(correct1) / r.n;
-    r.top5 = static_cast<double>(correct5) / r.n;
-  }
+  int64_t skipped = r.skipped;
+  r = tally.result();
+  r.skipped = skipped;
   model.train(was_training);
+  return r;
+}
+
+ZeroShotTally::ZeroShotTally(int64_t classes) : K_(classes), seen_(classes, 0), right_(classes, 0) {}
+
+void ZeroShotTally::add(const double* logits, int label) {
+  HC_CHECK(label >= 0 && label < K_, "zero-shot: label ", label, " outside 0..", K_ - 1);
+  double mine = logits[label];
+  int64_t above = 0;  // classes scored strictly higher than the true one
+  for (int64_t k = 0; k < K_; ++k) above += logits[k] > mine;
+  ++n_;
+  correct1_ += above == 0;
+  correct5_ += above < 5;
+  ++seen_[label];
+  right_[label] += above == 0;
+}
+
+ZeroShotResult ZeroShotTally::result() const {
+  ZeroShotResult r;
+  r.n = n_;
+  if (n_ == 0) return r;
+  r.top1 = static_cast<double>(correct1_) / n_;
+  r.top5 = static_cast<double>(correct5_) / n_;
+  double recall = 0;
+  int64_t present = 0, most = 0;
+  for (int64_t k = 0; k < K_; ++k) {
+    if (seen_[k] == 0) continue;
+    recall += static_cast<double>(right_[k]) / seen_[k];
+    ++present;
+    most = std::max(most, seen_[k]);
+  }
+  r.mean_class_top1 = recall / present;
+  r.majority = static_cast<double>(most) / n_;
   return r;
 }
 

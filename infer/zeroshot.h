@@ -21,8 +21,28 @@ Tensor class_embeddings(const HyperClip& model, const Tokenizer& tok,
 
 struct ZeroShotResult {
   double top1 = 0, top5 = 0;
+  // Top-1 averaged over the classes that occur (each class's recall, then the mean): on an
+  // imbalanced test set it is not inflated by the frequent classes.
+  double mean_class_top1 = 0;
+  // The share of the most frequent class: the top-1 of always answering it, which any useful
+  // model must beat (on a balanced set it is 1/K).
+  double majority = 0;
   int64_t n = 0;
   int64_t skipped = 0;  // corrupt images
+};
+
+// Counts the scores of one evaluation, sample by sample. A sample is right at top-k when fewer than
+// k classes score strictly higher than its true class (ties count for the sample).
+class ZeroShotTally {
+ public:
+  explicit ZeroShotTally(int64_t classes);
+  void add(const double* logits, int label);  // logits [K]
+  ZeroShotResult result() const;              // n, top1, top5, mean_class_top1, majority
+  int64_t count() const { return n_; }        // samples added
+
+ private:
+  int64_t K_, n_ = 0, correct1_ = 0, correct5_ = 0;
+  std::vector<int64_t> seen_, right_;  // per class: samples, top-1 hits
 };
 
 struct ZeroShotOptions {

@@ -68,3 +68,37 @@ TEST_CASE("zero-shot: class embeddings of many classes, encoded in chunks, match
   }
   CHECK(worst < 1e-5);  // float32 sums in another order only
 }
+
+TEST_CASE("zero-shot scores: top-1, top-5, mean-class top-1 and the majority share, by hand") {
+  // 3 classes, 6 samples: class 0 four times (three right), class 1 twice (one right), class 2 never.
+  ZeroShotTally t(3);
+  const double right0[] = {0.9, 0.1, 0.0}, wrong0[] = {0.2, 0.5, 0.1};
+  const double right1[] = {0.1, 0.8, 0.3}, wrong1[] = {0.6, 0.4, 0.5};  // class 1 ranked third
+  for (int i = 0; i < 3; ++i) t.add(right0, 0);
+  t.add(wrong0, 0);
+  t.add(right1, 1);
+  t.add(wrong1, 1);
+  ZeroShotResult r = t.result();
+  CHECK(r.n == 6);
+  CHECK(t.count() == 6);
+  CHECK(r.top1 == doctest::Approx(4.0 / 6));
+  CHECK(r.top5 == 1.0);  // K = 3: every sample is within the top 5
+  CHECK(r.mean_class_top1 == doctest::Approx((3.0 / 4 + 1.0 / 2) / 2));  // class 2 has no samples
+  CHECK(r.majority == doctest::Approx(4.0 / 6));
+  // A tie with the true class counts for the sample; a label outside the classes is an error.
+  const double tie[] = {0.5, 0.5, 0.5};
+  ZeroShotTally u(3);
+  u.add(tie, 2);
+  CHECK(u.result().top1 == 1.0);
+  CHECK_THROWS_WITH_AS(u.add(tie, 3), doctest::Contains("label 3 outside 0..2"), Error);
+  // Top-5 with more classes: the true class ranked sixth is a miss, fifth a hit.
+  std::vector<double> l(10, 0.0);
+  for (int k = 0; k < 5; ++k) l[k] = 1.0 + k;
+  ZeroShotTally v(10);
+  v.add(l.data(), 5);  // five classes above: out of the top 5
+  l[0] = -1.0;
+  v.add(l.data(), 5);  // four above
+  CHECK(v.result().top5 == doctest::Approx(0.5));
+  CHECK(v.result().top1 == 0.0);
+  CHECK(ZeroShotTally(4).result().n == 0);
+}

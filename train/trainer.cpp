@@ -205,7 +205,8 @@ int run_train(const TrainOptions& opt_in) {
       zo.max_samples = opt.eval_samples;
       auto t0 = Clock::now();
       ZeroShotResult r = zero_shot_eval(model, tok, *e.data, e.classes, e.templates, zo);
-      metrics << json{{"eval", e.name}, {"step", at}, {"top1", r.top1}, {"top5", r.top5}, {"n", r.n}}.dump() << "\n";
+      metrics << json{{"eval", e.name}, {"step", at}, {"top1", r.top1}, {"top5", r.top5},
+                      {"mean_class_top1", r.mean_class_top1}, {"majority", r.majority}, {"n", r.n}}.dump() << "\n";
       std::fprintf(stderr, "eval %-24s step %lld  top1 %.4f  top5 %.4f  n %lld  (%.1fs)\n", e.name.c_str(),
                    (long long)at, r.top1, r.top5, (long long)r.n,
                    std::chrono::duration<double>(Clock::now() - t0).count());
