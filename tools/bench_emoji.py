@@ -411,11 +411,12 @@ def reevaluate(results):
         r["group_top1"], r["group_top5"] = got[group]["top1"], got[group]["top5"]
         r["mean_class_top1"], r["majority"] = got[concept]["mean_class_top1"], got[concept]["majority"]
         r["group_mean_class_top1"], r["group_majority"] = got[group]["mean_class_top1"], got[group]["majority"]
-        r["reeval"] = {"data": DATA, "during_training": {"top1": before[0], "top5": before[1], "n": before[2],
-                                                         "group_top1": before[3]}}
+        during = r.get("reeval", {}).get("during_training") or {"top1": before[0], "top5": before[1], "n": before[2],
+                                                                 "group_top1": before[3]}  # kept from a first REEVAL
+        r["reeval"] = {"data": DATA, "during_training": during}
         print(f"reeval {r['run']}: concept top-1 {100 * r['top1']:.2f}% top-5 {100 * r['top5']:.2f}% (n {r['n']}), "
-              f"group top-1 {100 * r['group_top1']:.2f}%; during training {100 * before[0]:.2f}% / {100 * before[1]:.2f}% "
-              f"(n {before[2]}), group {100 * before[3]:.2f}%", flush=True)
+              f"group top-1 {100 * r['group_top1']:.2f}%; during training {100 * during['top1']:.2f}% / "
+              f"{100 * during['top5']:.2f}% (n {during['n']}), group {100 * during['group_top1']:.2f}%", flush=True)
 
 
 def main():
