@@ -9,7 +9,7 @@ namespace hc::cli {
 
 static const char* kParamsHelp =
     "usage: hyperclip params --image P --text P --hyper P|none [--mode hyper|token|baseline]\n"
-    "                        [--vocab V] [--embed E]\n"
+    "                        [--vocab V] [--embed E] [--generated-layers all|first:N|last:N]\n"
     "\n"
     "Prints {\"image\": N, \"text\": N, \"hyper\": N, \"total\": N}: trainable parameters of each\n"
     "tower (buffers excluded); total adds logit_scale and logit_bias.\n"
@@ -18,10 +18,11 @@ static const char* kParamsHelp =
     "  --hyper   hyper-base | hyper-nano | none (none: baseline SigLIP model)\n"
     "  --mode    hyper (default with a hypernetwork) or token (adds the learned token set)\n"
     "  --vocab   vocabulary size (default 8192)\n"
-    "  --embed   embedding size E (default 512 for base presets, 128 for nano)\n";
+    "  --embed   embedding size E (default 512 for base presets, 128 for nano)\n"
+    "  --generated-layers  the norm layers the hypernetwork generates (default all; as train)\n";
 
 int cmd_params(int argc, char** argv) {
-  Args a(argc, argv, {"image", "text", "hyper", "mode", "vocab", "embed"}, {"help"});
+  Args a(argc, argv, {"image", "text", "hyper", "mode", "vocab", "embed", "generated-layers"}, {"help"});
   if (a.flag("help")) {
     std::printf("%s", kParamsHelp);
     return 0;
@@ -37,7 +38,9 @@ int cmd_params(int argc, char** argv) {
     cfg.hyper = hyper_preset(hyper);
     cfg.mode = parse_mode(a.get("mode", "hyper"));
     HC_CHECK(cfg.mode != Mode::Baseline, "--mode baseline needs --hyper none");
+    cfg.generated = a.get("generated-layers", "all");
   }
+  HC_CHECK(hyper != "none" || !a.has("generated-layers"), "--generated-layers needs a hypernetwork (--hyper)");
   bool nano = image.find("nano") != std::string::npos;
   cfg.embed = a.get_int("embed", nano ? 128 : 512);
   cfg.vocab = a.get_int("vocab", 8192);

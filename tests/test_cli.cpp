@@ -32,6 +32,32 @@ TEST_CASE("cli: params prints the counts for every preset combination") {
       }
 }
 
+TEST_CASE("cli: params counts a generated-layer subset's smaller hypernetwork output") {
+  auto hyper_params = [](const std::string& extra) {
+    RunResult r = run_cli("params --image convnet-nano --text text-nano --hyper hyper-nano" + extra);
+    REQUIRE(r.status == 0);
+    return nlohmann::json::parse(r.out)["hyper"].get<int64_t>();
+  };
+  // Only the output layer (bottleneck B = 64 -> P) depends on the subset: P = 2 x channels.
+  int64_t all = hyper_params(""), last1 = hyper_params(" --generated-layers last:1");
+  HyperClip m([] {
+    ModelConfig c;
+    c.image = image_preset("convnet-nano");
+    c.text = text_preset("text-nano");
+    c.hyper = hyper_preset("hyper-nano");
+    c.embed = 128;
+    return c;
+  }());
+  const int64_t head = m.visual->generated_norms().back()->channels, P = m.generated_size();
+  CHECK(all - last1 == (64 + 1) * (P - 2 * head));
+  RunResult r = run_cli("params --image convnet-nano --text text-nano --hyper none --generated-layers last:1");
+  CHECK(r.status != 0);
+  CHECK(r.out.find("--generated-layers needs a hypernetwork") != std::string::npos);
+  r = run_cli("params --image convnet-nano --text text-nano --hyper hyper-nano --generated-layers last:x");
+  CHECK(r.status != 0);
+  CHECK(r.out.find("generated layers 'last:x': expected all, first:N or last:N") != std::string::npos);
+}
+
 TEST_CASE("cli: errors go to stderr with a non-zero exit") {
   RunResult r = run_cli("params --image convnet-xl --text text-nano --hyper none");
   CHECK(r.status != 0);
