@@ -58,7 +58,8 @@ EVAL_POINTS = int(env("EVAL_POINTS", "10"))
 CAPTIONS = env("CAPTIONS", "train.tsv")
 TRAIN_ARGS = env("TRAIN_ARGS", "").split()  # extra `hyperclip train` options for every run (a variant)
 STOP_AFTER = int(env("STOP_AFTER", "0"))  # stop each run after this many steps of its schedule (partial)
-TAG = env("TAG", "-".join(a.lstrip("-") for a in TRAIN_ARGS))  # names the variant's runs
+# names the variant's runs; only characters that are safe in a file name on every system
+TAG = "".join(c for c in env("TAG", "-".join(a.lstrip("-") for a in TRAIN_ARGS)) if c.isalnum() or c in "._-")
 
 
 def fail(msg):
