@@ -62,11 +62,11 @@ ZeroShotResult zero_shot_eval(HyperClip& model, const Tokenizer& tok, const Data
   lo.workers = opt.workers;
   Loader loader(data, lo);
   loader.start(0);
-  ZeroShotResult r;
+  int64_t skipped = 0;
   ZeroShotTally tally(K);
   Batch b;
   while (loader.next(b)) {
-    r.skipped += b.skipped;
+    skipped += b.skipped;
     if (!b.images.defined()) continue;
     int64_t n = b.images.size(0);
     if (opt.max_samples > 0) n = std::min(n, opt.max_samples - tally.count());
@@ -80,8 +80,7 @@ ZeroShotResult zero_shot_eval(HyperClip& model, const Tokenizer& tok, const Data
     }
     if (opt.max_samples > 0 && tally.count() >= opt.max_samples) break;
   }
-  int64_t skipped = r.skipped;
-  r = tally.result();
+  ZeroShotResult r = tally.result();
   r.skipped = skipped;
   model.train(was_training);
   return r;
@@ -95,7 +94,6 @@ void ZeroShotTally::add(const double* logits, int label) {
   int64_t above = 0;  // classes scored strictly higher than the true one
   for (int64_t k = 0; k < K_; ++k) above += logits[k] > mine;
   ++n_;
-  correct1_ += above == 0;
   correct5_ += above < 5;
   ++seen_[label];
   right_[label] += above == 0;
@@ -105,13 +103,13 @@ ZeroShotResult ZeroShotTally::result() const {
   ZeroShotResult r;
   r.n = n_;
   if (n_ == 0) return r;
-  r.top1 = static_cast<double>(correct1_) / n_;
   r.top5 = static_cast<double>(correct5_) / n_;
   double recall = 0;
   int64_t present = 0, most = 0;
   for (int64_t k = 0; k < K_; ++k) {
     if (seen_[k] == 0) continue;
     recall += static_cast<double>(right_[k]) / seen_[k];
+    r.top1 += static_cast<double>(right_[k]) / n_;
     ++present;
     most = std::max(most, seen_[k]);
   }

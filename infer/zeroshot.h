@@ -41,7 +41,7 @@ class ZeroShotTally {
   int64_t count() const { return n_; }        // samples added
 
  private:
-  int64_t K_, n_ = 0, correct1_ = 0, correct5_ = 0;
+  int64_t K_, n_ = 0, correct5_ = 0;
   std::vector<int64_t> seen_, right_;  // per class: samples, top-1 hits
 };
 
