@@ -6,7 +6,7 @@ then the baseline and HyperCLIP on CIFAR-10 (zero-shot on its test set).
 Every run is `hyperclip train` with zero-shot evaluation of both held-out tasks at EVAL_POINTS
 points; its metrics.jsonl gives the loss and accuracy curves against images seen. Writes into OUT:
 results.json (one object per run; the runs of earlier invocations into the same OUT stay, so variants
-accumulate and the table shows them side by side), table.md, loss.png, concept_top1.png, group_top1.png,
+accumulate and the table shows them side by side), table.md, loss.png, concept_top1.png, concept_top5.png, group_top1.png,
 cifar10_top1.png, and runs/<name>/ (each run's log, metrics and last checkpoint).
 
 Budget and setup from the environment (defaults in brackets):
@@ -352,7 +352,17 @@ def plots(results):
         print("plots skipped: python3-matplotlib is not installed (tools/setup_bench.sh)")
         return
     style = {"baseline": "-", "hyper": "--", "token": ":"}
-    colour = {"convnet-nano": "tab:blue", "vit-nano": "tab:orange"}
+    # one colour per tower, mode and variant (several variants of one tower would share a colour
+    # otherwise); seeds of the same series share its colour and differ in their marker
+    palette = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink",
+               "tab:olive", "tab:cyan", "tab:gray"]
+    series = []
+    for r in results:
+        k = (r["tower"], r["mode"], r.get("variant", ""))
+        if k not in series:
+            series.append(k)
+    colour = {k: palette[i % len(palette)] for i, k in enumerate(series)}
+    markers = [".", "x", "^", "s", "v"]
 
     def smooth(ys, k=25):
         out, acc = [], []
@@ -364,6 +374,7 @@ def plots(results):
 
     figs = [("loss.png", "emoji", "loss", "training loss (moving average of 25 steps)"),
             ("concept_top1.png", "emoji", "top1", "zero-shot concept top-1 (held-out family)"),
+            ("concept_top5.png", "emoji", "top5", "zero-shot concept top-5 (held-out family)"),
             ("group_top1.png", "emoji", "group_top1", "zero-shot group top-1 (held-out family)"),
             ("cifar10_top1.png", "cifar10", "top1", "CIFAR-10 zero-shot top-1 (test set)")]
     for fname, dataset, key, title in figs:
@@ -373,12 +384,13 @@ def plots(results):
         plt.figure(figsize=(7, 4.5))
         for r in rs:
             label = f"{r['tower']} {r['mode']}{' ' + r['variant'] if r.get('variant') else ''} s{r['seed']}"
+            c = colour[(r["tower"], r["mode"], r.get("variant", ""))]
             if key == "loss":
                 plt.plot(r["curve"]["loss_images_seen"], smooth(r["curve"]["loss"]), style.get(r["mode"], "-"),
-                         color=colour.get(r["tower"]), label=label, linewidth=1)
+                         color=c, label=label, linewidth=1)
             else:
-                plt.plot(r["curve"]["images_seen"], r["curve"][key], style.get(r["mode"], "-"), marker=".",
-                         color=colour.get(r["tower"]), label=label)
+                plt.plot(r["curve"]["images_seen"], r["curve"][key], style.get(r["mode"], "-"),
+                         marker=markers[int(r["seed"]) % len(markers)], color=c, label=label)
         plt.xlabel("images seen")
         plt.ylabel(key.replace("_", " "))
         plt.title(title)
