@@ -50,8 +50,10 @@ struct BatchNormParams {
 };
 
 // Arithmetic of matrix products and convolutions. FP32: float32 throughout. BF16 (CUDA only):
-// their inputs are rounded to bfloat16, products accumulate in float32 and outputs stay float32;
-// every other kernel, the parameters (master weights) and the optimiser stay float32.
+// their inputs are rounded to bfloat16 and products accumulate in float32. Matrix products write
+// float32 outputs; cuDNN convolutions (whose legacy API wants x, w and y in one type) write bf16
+// outputs, widened to float32 at once, as PyTorch's autocast does. Depthwise convolutions, every
+// other kernel, the parameters (master weights) and the optimiser stay float32.
 enum class MathMode { FP32, BF16 };
 const char* math_mode_name(MathMode m);
 
@@ -79,6 +81,8 @@ class Backend {
   virtual void copy_on_device(void* dst, const void* src, size_t bytes) = 0;
   virtual void synchronize() {}
   virtual MemoryStats memory_stats() const { return {}; }
+  // Hands the allocator's cached blocks back to the device (torch.cuda.empty_cache); no-op on the CPU.
+  virtual void empty_cache() {}
 
   // ---- arithmetic mode ------------------------------------------------------------------------
   // The CPU backend has only FP32 and refuses BF16.

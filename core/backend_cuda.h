@@ -38,6 +38,7 @@ class CudaBackend final : public Backend {
   void copy_on_device(void* dst, const void* src, size_t bytes) override;
   void synchronize() override;
   MemoryStats memory_stats() const override { return allocator_.stats(); }
+  void empty_cache() override { allocator_.release_cached(); }
   void set_math_mode(MathMode mode) override { mode_ = mode; }
   MathMode math_mode() const override { return mode_; }
 

@@ -111,7 +111,7 @@ TEST_CASE("cuda: every registered op case matches the CPU in bf16 mixed precisio
   compare_all(MathMode::BF16);
 }
 
-TEST_CASE("cuda: larger shapes than the registry's (multi-warp rows, many blocks, big GEMMs)") {
+TEST_CASE("cuda: larger shapes than the registry's, forward and backward (multi-warp rows, many blocks, big GEMMs)") {
   if (!gpu_or_skip("CUDA-vs-CPU larger shapes")) return;
   // Each function of float32 inputs runs on both devices; outputs compared.
   struct Big {
@@ -143,17 +143,34 @@ TEST_CASE("cuda: larger shapes than the registry's (multi-warp rows, many blocks
                          Tensor::scalar(std::log(10.0), DType::F64), Tensor::scalar(-10.0, DType::F64)},
        [](const std::vector<Tensor>& in) { return siglip_loss(in[0], in[1], in[2], in[3]); }},
   };
-  NoGradGuard no_grad;
+  // Forward outputs and the gradient of every input under L = sum(w * y), w fixed: the backward
+  // kernels see multi-warp rows and many blocks here too, not only the registry's tiny shapes.
   for (const Big& b : bigs) {
     CAPTURE(b.name);
+    auto run = [&](Device device, std::vector<Tensor>& in) {
+      current_tape().clear();
+      for (const Tensor& t : b.inputs) {
+        Tensor u = t.detach().to(DType::F32).to(device);
+        u.set_requires_grad(true);
+        in.push_back(u);
+      }
+      Tensor y = b.fn(in);
+      y.backward(randn(y.shape(), 777).to(DType::F32).to(device));
+      return y.to_vector();
+    };
     std::vector<Tensor> cpu_in, gpu_in;
-    for (const Tensor& t : b.inputs) {
-      cpu_in.push_back(t.to(DType::F32));
-      gpu_in.push_back(t.to(DType::F32).to(Device::CUDA));
-    }
-    double e = nmse(b.fn(gpu_in).to_vector(), b.fn(cpu_in).to_vector());
-    std::printf("cuda-vs-cpu large %-36s nmse %.2e\n", b.name, e);
+    std::vector<double> y_cpu = run(Device::CPU, cpu_in), y_gpu = run(Device::CUDA, gpu_in);
+    double e = nmse(y_gpu, y_cpu);
+    std::printf("cuda-vs-cpu large %-36s forward nmse %.2e\n", b.name, e);
     CHECK(e <= 1e-7);
+    for (size_t k = 0; k < cpu_in.size(); ++k) {
+      CAPTURE(k);
+      REQUIRE(cpu_in[k].grad().defined());
+      REQUIRE(gpu_in[k].grad().defined());
+      double g = nmse(gpu_in[k].grad().to_vector(), cpu_in[k].grad().to_vector());
+      std::printf("cuda-vs-cpu large %-36s grad %zu  nmse %.2e\n", b.name, k, g);
+      CHECK(g <= 1e-7);
+    }
   }
 }
 

@@ -147,11 +147,14 @@ TEST_CASE("cuda allocator: no cudaMalloc in the steady state of a training step"
     CAPTURE(image);
     ModelConfig cfg = small_hyper_config(image);
     std::vector<int64_t> mallocs;
+    Backend& be = backend_for(Device::CUDA);
+    be.empty_cache();  // blocks cached by earlier tests would hide step 1's allocations
+    int64_t before = be.memory_stats().device_allocations;
     step_on(cfg, Device::CUDA, make_batch(cfg, 8, 5), 4, &mallocs);
     REQUIRE(mallocs.size() == 4);
     std::printf("cuda allocator %s: cudaMalloc calls after steps 1..4: %lld %lld %lld %lld\n", image,
                 (long long)mallocs[0], (long long)mallocs[1], (long long)mallocs[2], (long long)mallocs[3]);
-    CHECK(mallocs[0] > 0);
+    CHECK(mallocs[0] > before);  // step 1 fills the cache
     CHECK(mallocs[2] == mallocs[1]);  // steps 3 and 4 take every block from the cache
     CHECK(mallocs[3] == mallocs[2]);
   }
@@ -163,10 +166,19 @@ TEST_CASE("cuda allocator: no cudaMalloc in the steady state of a training step"
 TEST_CASE("cuda allocator: size classes") {
   if (!gpu_or_skip("caching allocator reuse")) return;
   Backend& be = backend_for(Device::CUDA);
+  be.empty_cache();  // so the first block below really comes from cudaMalloc
   int64_t before = be.memory_stats().device_allocations;
-  { Tensor a = Tensor::empty({1000}, DType::F32, Device::CUDA); }  // 4000 bytes -> the 4096 class
-  int64_t after_first = be.memory_stats().device_allocations;
-  { Tensor b = Tensor::empty({1020}, DType::F32, Device::CUDA); }  // 4080 bytes: same class, reused
-  CHECK(be.memory_stats().device_allocations == after_first);
-  CHECK(after_first <= before + 1);
+  const void* first = nullptr;
+  {
+    Tensor a = Tensor::empty({1000}, DType::F32, Device::CUDA);  // 4000 bytes -> the 4096 class
+    first = a.raw_data();
+  }
+  CHECK(be.memory_stats().device_allocations == before + 1);
+  {
+    Tensor b = Tensor::empty({1020}, DType::F32, Device::CUDA);  // 4080 bytes: same class
+    CHECK(b.raw_data() == first);                                // the freed block, reused
+  }
+  CHECK(be.memory_stats().device_allocations == before + 1);
+  { Tensor c = Tensor::empty({1100}, DType::F32, Device::CUDA); }  // 4400 bytes: the next class, a new block
+  CHECK(be.memory_stats().device_allocations == before + 2);
 }

@@ -141,6 +141,11 @@ int to_int(int64_t v) {
   return static_cast<int>(v);
 }
 
+// The math type a mode's heuristic searches start from. Each search (forward, backward-data,
+// backward-filter) resets it, since the previous pick left its own choice on the descriptor and a
+// search run under FMA would never list the bf16 tensor-op algorithms.
+cudnnMathType_t base_math(bool bf16) { return bf16 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH; }
+
 ConvPlan& plan_for(CudaBackend& be, const Geometry& g) {
   static std::map<PlanKey, ConvPlan>* plans = new std::map<PlanKey, ConvPlan>();  // lives forever
   bool bf16 = be.math_mode() == MathMode::BF16;
@@ -161,7 +166,7 @@ ConvPlan& plan_for(CudaBackend& be, const Geometry& g) {
   cudnnCheck(cudnnSetConvolution2dDescriptor(p.conv, g.ph, g.pw, g.sh, g.sw, 1, 1, CUDNN_CROSS_CORRELATION,
                                              CUDNN_DATA_FLOAT));
   cudnnCheck(cudnnSetConvolutionGroupCount(p.conv, to_int(g.G)));
-  cudnnCheck(cudnnSetConvolutionMathType(p.conv, bf16 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
+  cudnnCheck(cudnnSetConvolutionMathType(p.conv, base_math(bf16)));
   return plans->emplace(key, p).first->second;
 }
 
@@ -190,6 +195,7 @@ void ensure_fwd(CudaBackend& be, ConvPlan& p) {
   bool bf16 = be.math_mode() == MathMode::BF16;
   cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT], chosen;
   int n = 0;
+  cudnnCheck(cudnnSetConvolutionMathType(p.conv, base_math(bf16)));
   cudnnCheck(cudnnGetConvolutionForwardAlgorithm_v7(be.cudnn(), p.x, p.w, p.conv, p.y,
                                                     CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, perf));
   HC_CHECK(pick(perf, n, bf16, chosen), "conv2d: cuDNN offers no ", bf16 ? "bf16" : "float32 (FMA)",
@@ -206,6 +212,7 @@ void ensure_bwd_data(CudaBackend& be, ConvPlan& p) {
   bool bf16 = be.math_mode() == MathMode::BF16;
   cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT], chosen;
   int n = 0;
+  cudnnCheck(cudnnSetConvolutionMathType(p.conv, base_math(bf16)));
   cudnnCheck(cudnnGetConvolutionBackwardDataAlgorithm_v7(be.cudnn(), p.w, p.y, p.conv, p.x,
                                                          CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, perf));
   HC_CHECK(pick(perf, n, bf16, chosen), "conv2d_backward: cuDNN offers no ", bf16 ? "bf16" : "float32 (FMA)",
@@ -223,6 +230,7 @@ void ensure_bwd_filter(CudaBackend& be, ConvPlan& p) {
   bool bf16 = be.math_mode() == MathMode::BF16;
   cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT], chosen;
   int n = 0;
+  cudnnCheck(cudnnSetConvolutionMathType(p.conv, base_math(bf16)));
   cudnnCheck(cudnnGetConvolutionBackwardFilterAlgorithm_v7(be.cudnn(), p.x, p.y, p.conv, p.w,
                                                            CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, perf));
   HC_CHECK(pick(perf, n, bf16, chosen), "conv2d_backward: cuDNN offers no ", bf16 ? "bf16" : "float32 (FMA)",
@@ -251,6 +259,14 @@ void CudaBackend::conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, c
   float* py = f32("conv2d", y);
   int64_t ny = y.numel();
   if (ny == 0) return;
+  if (w.numel() == 0) {  // no input channels or an empty kernel: an empty sum, cuDNN refuses the geometry
+    fill(y, 0.0);
+    if (pb) {
+      conv_bias_add_kernel<<<blocks_for(ny), kThreads, 0, stream()>>>(py, pb, ny, g.Cout, g.OH * g.OW);
+      cudaLaunchCheck();
+    }
+    return;
+  }
   if (g.depthwise()) {
     depthwise_forward_kernel<<<blocks_for(ny), kThreads, 0, stream()>>>(px, pw, pb, py, g);
     cudaLaunchCheck();
@@ -286,6 +302,21 @@ void CudaBackend::conv2d_backward(const Tensor& x, const Tensor& w, const Tensor
   float* pdx = dx ? f32("conv2d_backward", *dx) : nullptr;
   float* pdw = dw ? f32("conv2d_backward", *dw) : nullptr;
   float* pdb = dbias ? f32("conv2d_backward", *dbias) : nullptr;
+  // Empty batch or output (N, Cout or OH*OW zero) or no input channels: the gradients are empty
+  // sums. cuDNN refuses such descriptors and a zero-block launch is invalid, so write them here
+  // (overwriting, as the CPU backend does).
+  if (dy.numel() == 0 || w.numel() == 0) {
+    if (pdx && dx->numel()) fill(*dx, 0.0);
+    if (pdw && dw->numel()) fill(*dw, 0.0);
+    if (pdb && dbias->numel()) {
+      if (dy.numel() == 0) fill(*dbias, 0.0);
+      else {
+        conv_bias_grad_kernel<<<static_cast<unsigned>(g.Cout), 256, 0, stream()>>>(pdy, pdb, g.N, g.Cout, g.OH * g.OW);
+        cudaLaunchCheck();
+      }
+    }
+    return;
+  }
   if (pdb) {
     conv_bias_grad_kernel<<<static_cast<unsigned>(g.Cout), 256, 0, stream()>>>(pdy, pdb, g.N, g.Cout, g.OH * g.OW);
     cudaLaunchCheck();

@@ -50,10 +50,24 @@ static int checked_int(int64_t v, const char* what) {
   return static_cast<int>(v);
 }
 
+// out[i] *= beta over n floats (the K == 0 product, where cuBLAS would refuse lda = 0).
+__global__ void gemm_scale_kernel(float* out, float beta, int64_t n) {
+  GRID_STRIDE(i, n) out[i] *= beta;
+}
+
 void CudaBackend::gemm(const float* a, bool trans_a, int64_t a_stride, const float* b, bool trans_b,
                        int64_t b_stride, float* out, int64_t batch, int64_t M, int64_t N, int64_t K,
                        float alpha, float beta, bool allow_bf16) {
   if (batch == 0 || M == 0 || N == 0) return;
+  if (K == 0) {  // an empty sum: out = beta * out, as cuBLAS defines it (0 when beta is 0, whatever out held)
+    int64_t n = batch * M * N;
+    if (beta == 0.f) cudaCheck(cudaMemsetAsync(out, 0, static_cast<size_t>(n) * sizeof(float), stream()));
+    else if (beta != 1.f) {
+      gemm_scale_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(out, beta, n);
+      cudaCheck(cudaGetLastError());
+    }
+    return;
+  }
   int m = checked_int(M, "M"), n = checked_int(N, "N"), k = checked_int(K, "K");
   int nb = checked_int(batch, "batch");
   int lda = trans_a ? m : k;  // row length of a: [M, K], or [K, M] when transposed
@@ -85,11 +99,6 @@ void CudaBackend::matmul(const Tensor& a, bool trans_a, const Tensor& b, bool tr
   const float* pa = cf32("matmul", a);
   const float* pb = cf32("matmul", b);
   float* po = f32("matmul", out);
-  if (K == 0) {  // cuBLAS with k = 0 scales by beta; do the same explicitly
-    if (beta == 0) fill(out, 0.0);
-    else unary(UnaryOp::Scale, out, beta, out);
-    return;
-  }
   gemm(pa, trans_a, ra * ca, pb, trans_b, Bb == 1 ? 0 : rb * cb, po, Ba, M, N, K,
        static_cast<float>(alpha), static_cast<float>(beta));
 }
