@@ -72,6 +72,9 @@ __device__ inline float block_sum(float v) {
   return warp_sum(v);
 }
 
+// y [n] = op(x [n]), y may alias x (defined in unary_cuda.cu; other kernels' files launch it too).
+__global__ void unary_kernel(UnaryOp op, const float* x, float alpha, float* y, int64_t n);
+
 // Checks value in [0, bound); on failure records the first error in the backend's flag (see
 // CudaBackend::index_error_flag) and returns false, and the caller skips the element.
 __device__ inline bool index_ok(int* flag, IndexErrorOp op, int value, int bound, int64_t pos) {

@@ -250,6 +250,27 @@ Tensor workspace(CudaBackend& be, size_t bytes) {
 
 }  // namespace
 
+// y = x ⋆ w through cuDNN (no bias), the plan's forward algorithm; BF16 mode rounds x and w to
+// bf16 copies and widens cuDNN's bf16 y.
+static void cudnn_forward(CudaBackend& be, const Geometry& g, const float* px, int64_t nx, const float* pw,
+                          int64_t nw, float* py, int64_t ny) {
+  ConvPlan& plan = plan_for(be, g);
+  ensure_fwd(be, plan);
+  cudnnCheck(cudnnSetConvolutionMathType(plan.conv, plan.fwd_math));
+  Tensor ws = workspace(be, plan.fwd_ws);
+  const float one = 1.f, zero = 0.f;
+  if (be.math_mode() == MathMode::FP32) {
+    cudnnCheck(cudnnConvolutionForward(be.cudnn(), &one, plan.x, px, plan.w, pw, plan.conv, plan.fwd, ws.raw_data(),
+                                       plan.fwd_ws, &zero, plan.y, py));
+    return;
+  }
+  Bf16Buffer xb = bf16_copy(be, px, nx), wb = bf16_copy(be, pw, nw);
+  Bf16Buffer yb = bf16_buffer(be, ny);
+  cudnnCheck(cudnnConvolutionForward(be.cudnn(), &one, plan.x, xb.ptr, plan.w, wb.ptr, plan.conv, plan.fwd,
+                                     ws.raw_data(), plan.fwd_ws, &zero, plan.y, yb.ptr));
+  from_bf16(yb.ptr, py, ny, be.stream());
+}
+
 void CudaBackend::conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p,
                          Tensor& y) {
   Geometry g = geometry(x, w, y, p);
@@ -259,34 +280,13 @@ void CudaBackend::conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, c
   float* py = f32("conv2d", y);
   int64_t ny = y.numel();
   if (ny == 0) return;
-  if (w.numel() == 0) {  // no input channels or an empty kernel: an empty sum, cuDNN refuses the geometry
-    fill(y, 0.0);
-    if (pb) {
-      conv_bias_add_kernel<<<blocks_for(ny), kThreads, 0, stream()>>>(py, pb, ny, g.Cout, g.OH * g.OW);
-      cudaLaunchCheck();
-    }
-    return;
-  }
-  if (g.depthwise()) {
+  if (g.depthwise()) {  // bias included
     depthwise_forward_kernel<<<blocks_for(ny), kThreads, 0, stream()>>>(px, pw, pb, py, g);
     cudaLaunchCheck();
     return;
   }
-  ConvPlan& plan = plan_for(*this, g);
-  ensure_fwd(*this, plan);
-  cudnnCheck(cudnnSetConvolutionMathType(plan.conv, plan.fwd_math));
-  Tensor ws = workspace(*this, plan.fwd_ws);
-  const float one = 1.f, zero = 0.f;
-  if (mode_ == MathMode::FP32) {
-    cudnnCheck(cudnnConvolutionForward(cudnn_, &one, plan.x, px, plan.w, pw, plan.conv, plan.fwd, ws.raw_data(),
-                                       plan.fwd_ws, &zero, plan.y, py));
-  } else {
-    Bf16Buffer xb = bf16_copy(*this, px, x.numel()), wb = bf16_copy(*this, pw, w.numel());
-    Bf16Buffer yb = bf16_buffer(*this, ny);
-    cudnnCheck(cudnnConvolutionForward(cudnn_, &one, plan.x, xb.ptr, plan.w, wb.ptr, plan.conv, plan.fwd,
-                                       ws.raw_data(), plan.fwd_ws, &zero, plan.y, yb.ptr));
-    from_bf16(yb.ptr, py, ny, stream_);
-  }
+  if (w.numel() == 0) fill(y, 0.0);  // no input channels or an empty kernel: an empty sum, cuDNN refuses it
+  else cudnn_forward(*this, g, px, x.numel(), pw, w.numel(), py, ny);
   if (pb) {
     conv_bias_add_kernel<<<blocks_for(ny), kThreads, 0, stream()>>>(py, pb, ny, g.Cout, g.OH * g.OW);
     cudaLaunchCheck();
@@ -302,24 +302,17 @@ void CudaBackend::conv2d_backward(const Tensor& x, const Tensor& w, const Tensor
   float* pdx = dx ? f32("conv2d_backward", *dx) : nullptr;
   float* pdw = dw ? f32("conv2d_backward", *dw) : nullptr;
   float* pdb = dbias ? f32("conv2d_backward", *dbias) : nullptr;
-  // Empty batch or output (N, Cout or OH*OW zero) or no input channels: the gradients are empty
-  // sums. cuDNN refuses such descriptors and a zero-block launch is invalid, so write them here
-  // (overwriting, as the CPU backend does).
-  if (dy.numel() == 0 || w.numel() == 0) {
-    if (pdx && dx->numel()) fill(*dx, 0.0);
-    if (pdw && dw->numel()) fill(*dw, 0.0);
-    if (pdb && dbias->numel()) {
-      if (dy.numel() == 0) fill(*dbias, 0.0);
-      else {
-        conv_bias_grad_kernel<<<static_cast<unsigned>(g.Cout), 256, 0, stream()>>>(pdy, pdb, g.N, g.Cout, g.OH * g.OW);
-        cudaLaunchCheck();
-      }
-    }
-    return;
-  }
-  if (pdb) {
+  if (pdb && dy.numel() == 0) fill(*dbias, 0.0);  // empty batch or output: a zero-block launch is invalid
+  else if (pdb) {
     conv_bias_grad_kernel<<<static_cast<unsigned>(g.Cout), 256, 0, stream()>>>(pdy, pdb, g.N, g.Cout, g.OH * g.OW);
     cudaLaunchCheck();
+  }
+  // Empty batch or output (N, Cout or OH*OW zero) or no input channels: dx and dw are empty sums,
+  // and cuDNN refuses such descriptors, so write them here (overwriting, as the CPU backend does).
+  if (dy.numel() == 0 || w.numel() == 0) {
+    if (pdx) fill(*dx, 0.0);
+    if (pdw) fill(*dw, 0.0);
+    return;
   }
   if (g.depthwise()) {
     if (pdx && dx->numel()) {

@@ -50,21 +50,16 @@ static int checked_int(int64_t v, const char* what) {
   return static_cast<int>(v);
 }
 
-// out[i] *= beta over n floats (the K == 0 product, where cuBLAS would refuse lda = 0).
-__global__ void gemm_scale_kernel(float* out, float beta, int64_t n) {
-  GRID_STRIDE(i, n) out[i] *= beta;
-}
-
 void CudaBackend::gemm(const float* a, bool trans_a, int64_t a_stride, const float* b, bool trans_b,
                        int64_t b_stride, float* out, int64_t batch, int64_t M, int64_t N, int64_t K,
                        float alpha, float beta, bool allow_bf16) {
   if (batch == 0 || M == 0 || N == 0) return;
-  if (K == 0) {  // an empty sum: out = beta * out, as cuBLAS defines it (0 when beta is 0, whatever out held)
+  if (K == 0) {  // an empty sum, out = beta * out (0 when beta is 0, whatever out held); cuBLAS refuses lda = 0
     int64_t n = batch * M * N;
     if (beta == 0.f) cudaCheck(cudaMemsetAsync(out, 0, static_cast<size_t>(n) * sizeof(float), stream()));
     else if (beta != 1.f) {
-      gemm_scale_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(out, beta, n);
-      cudaCheck(cudaGetLastError());
+      unary_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(UnaryOp::Scale, out, beta, out, n);
+      cudaLaunchCheck();
     }
     return;
   }

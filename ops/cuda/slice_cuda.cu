@@ -1,7 +1,7 @@
 // slice and slice_assign on the GPU: the tensor is [outer, size(dim), inner], and the block of
 // rows [start, start+len) of each outer index is one row of a 2-D strided copy (cudaMemcpy2DAsync).
 // One row (outer == 1, a slice along dim 0) is a plain copy; a pitch over the device's memPitch
-// (about 2 GiB, which cudaMemcpy2DAsync refuses) goes through a byte-copy kernel instead.
+// (about 2 GiB, which cudaMemcpy2DAsync refuses) goes through a word-copy kernel instead.
 #include "ops/cuda/common_cuda.cuh"
 
 namespace hc {
@@ -14,7 +14,7 @@ static void split_at(const Shape& s, int dim, int64_t& outer, int64_t& inner) {
 }
 
 // dst row r (width bytes at dst + r*dpitch) = src row r (at src + r*spitch), r < rows; 4-byte words
-// (every dtype here is 4 bytes wide, and width and both pitches are multiples of it).
+// (every dtype is 4 or 8 bytes wide, so width and both pitches are multiples of 4).
 __global__ void strided_copy_kernel(uint32_t* dst, int64_t dpitch, const uint32_t* src, int64_t spitch,
                                     int64_t width, int64_t rows) {
   GRID_STRIDE(i, width * rows) {
@@ -41,7 +41,7 @@ static void copy_rows(CudaBackend& be, void* dst, size_t dpitch, const void* src
   strided_copy_kernel<<<blocks_for(n), kThreads, 0, be.stream()>>>(
       static_cast<uint32_t*>(dst), static_cast<int64_t>(dpitch / 4), static_cast<const uint32_t*>(src),
       static_cast<int64_t>(spitch / 4), w, static_cast<int64_t>(rows));
-  cudaCheck(cudaGetLastError());
+  cudaLaunchCheck();
 }
 
 void CudaBackend::slice(const Tensor& x, int dim, int64_t start, Tensor& out) {

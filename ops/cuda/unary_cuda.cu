@@ -52,7 +52,7 @@ __device__ inline float unary_derivative(UnaryOp op, float x, float y, float alp
   return 1.f;
 }
 
-// y [n] = op(x [n]); y may alias x.
+// y [n] = op(x [n]); y may alias x. Declared in common_cuda.cuh.
 __global__ void unary_kernel(UnaryOp op, const float* x, float alpha, float* y, int64_t n) {
   GRID_STRIDE(i, n) y[i] = unary_apply(op, x[i], alpha);
 }
