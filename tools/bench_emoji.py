@@ -25,6 +25,7 @@ IMAGE_SIZE defaults to 32 px (the emoji are rendered at 64 px and the loader res
 epochs of all six emoji runs fit a few CPU hours; IMAGE_SIZE=64 uses the full renders.
 """
 import concurrent.futures
+import fcntl
 import json
 import math
 import os
@@ -274,20 +275,25 @@ def save(results):
     """Writes OUT/results.json, keeping the runs of earlier invocations into the same OUT (other variants,
     towers or modes) and returning the merged list; a run done again replaces its entry."""
     path = os.path.join(OUT, "results.json")
-    merged = []
-    if os.path.exists(path):
-        with open(path) as f:
-            merged = json.load(f)
-    names = [r["run"] for r in merged]
-    for r in results:
-        if r["run"] in names:
-            merged[names.index(r["run"])] = r
-        else:
-            merged.append(r)
-            names.append(r["run"])
-    with open(path + ".tmp", "w") as f:
-        json.dump(merged, f, indent=1)
-    os.replace(path + ".tmp", path)
+    # Several invocations may train side by side into one OUT and finish together: the read-merge-write
+    # holds an exclusive lock, so neither drops the other's entry, and each writes its own temporary file.
+    with open(path + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        merged = []
+        if os.path.exists(path):
+            with open(path) as f:
+                merged = json.load(f)
+        names = [r["run"] for r in merged]
+        for r in results:
+            if r["run"] in names:
+                merged[names.index(r["run"])] = r
+            else:
+                merged.append(r)
+                names.append(r["run"])
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w") as f:
+            json.dump(merged, f, indent=1)
+        os.replace(tmp, path)
     return merged
 
 
