@@ -276,7 +276,7 @@ def save(results):
     towers or modes) and returning the merged list; a run done again replaces its entry."""
     path = os.path.join(OUT, "results.json")
     # Several invocations may train side by side into one OUT and finish together: the read-merge-write
-    # holds an exclusive lock, so neither drops the other's entry, and each writes its own temporary file.
+    # holds an exclusive lock, so neither drops the other's entry.
     with open(path + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         merged = []
@@ -290,10 +290,9 @@ def save(results):
             else:
                 merged.append(r)
                 names.append(r["run"])
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w") as f:
+        with open(path + ".tmp", "w") as f:
             json.dump(merged, f, indent=1)
-        os.replace(tmp, path)
+        os.replace(path + ".tmp", path)
     return merged
 
 
