@@ -76,7 +76,8 @@ static const char* kClassifyHelp =
     "usage: hyperclip classify --model FILE [--topk K] [--json] [--batch N] [--threads N] [--device cpu|cuda]\n"
     "                          IMAGE|DIR...\n"
     "\n"
-    "Prints the top-k classes of each image (PNG or JPEG; a folder means every image in it, sorted)\n"
+    "Prints the top-k classes of each image (PNG or JPEG; a folder means every image in it and in its\n"
+    "subfolders, sorted by path; a folder without any image is an error)\n"
     "with the sigmoid probability sigmoid(t*cos + b) and the softmax over the classes of 100*cos.\n"
     "--json prints one line per image: {\"image\": path, \"top\": [{\"class\", \"prob\", \"softmax\"}, ...]}.\n"
     "An unreadable image is reported on stderr and the exit status is 1; the others are still classified.\n";
@@ -89,6 +90,9 @@ static bool is_image_name(const std::string& n) {
   return false;
 }
 
+// Adds `path` if it is a file, or every PNG/JPEG under it (subfolders too, so a class-folder test set
+// such as test/<class>/*.png works as given), sorted. A folder without any image is an error: an empty
+// result with exit status 0 would read as "classified everything".
 static void collect(const std::string& path, std::vector<std::string>& out) {
   struct stat st;
   HC_CHECK(::stat(path.c_str(), &st) == 0, path, ": no such file or folder");
@@ -96,12 +100,22 @@ static void collect(const std::string& path, std::vector<std::string>& out) {
     out.push_back(path);
     return;
   }
-  std::vector<std::string> names;
-  DIR* d = ::opendir(path.c_str());
-  HC_CHECK(d, path, ": cannot read the folder");
-  while (dirent* e = ::readdir(d))
-    if (e->d_name[0] != '.' && is_image_name(e->d_name)) names.push_back(path + "/" + e->d_name);
-  ::closedir(d);
+  std::vector<std::string> names, pending{path};
+  while (!pending.empty()) {  // an explicit stack, no recursion
+    std::string dir = pending.back();
+    pending.pop_back();
+    DIR* d = ::opendir(dir.c_str());
+    HC_CHECK(d, dir, ": cannot read the folder");
+    while (dirent* e = ::readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      std::string child = dir + "/" + e->d_name;
+      struct stat cs;
+      if (::stat(child.c_str(), &cs) == 0 && S_ISDIR(cs.st_mode)) pending.push_back(child);
+      else if (is_image_name(e->d_name)) names.push_back(child);
+    }
+    ::closedir(d);
+  }
+  HC_CHECK(!names.empty(), path, ": no PNG or JPEG image in this folder or its subfolders");
   std::sort(names.begin(), names.end());
   out.insert(out.end(), names.begin(), names.end());
 }

@@ -2,6 +2,7 @@
 // a diverging run stopped with its last checkpoint intact, and bad checkpoints refused.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -227,6 +228,20 @@ TEST_CASE("train and eval on your own images: a captions TSV and a class folder,
   r = cli("classify --model " + root + "/img.safetensors " + root + "/test");
   CHECK(r.status != 0);
   CHECK(r.out.find("holds no classes") != std::string::npos);
+  // A folder of class folders is classified whole, in path order; a folder without images is refused.
+  r = cli("classify --model " + root + "/clf.safetensors --json --topk 1 " + root + "/test");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  std::vector<std::string> seen;
+  for (size_t at = 0; (at = r.out.find("{\"image\"", at)) != std::string::npos; ++at)
+    seen.push_back(nlohmann::json::parse(r.out.substr(at, r.out.find('\n', at) - at))["image"].get<std::string>());
+  CHECK(seen.size() == 12);
+  CHECK(std::is_sorted(seen.begin(), seen.end()));
+  CHECK(seen.front().find("/test/blue_circle/") != std::string::npos);
+  CHECK(seen.back().find("/test/red_square/") != std::string::npos);
+  std::system(("mkdir -p " + root + "/no_images/sub").c_str());
+  r = cli("classify --model " + root + "/clf.safetensors " + root + "/no_images");
+  CHECK(r.status != 0);
+  CHECK(r.out.find("no_images: no PNG or JPEG image") != std::string::npos);
   // --on-corrupt fail stops at the broken image and names it.
   r = cli("train --image convnet-nano --image-size 32 --text text-nano --hyper none --data tsv:" + root +
           "/captions.tsv --steps 3 --batch 6 --threads 2 --on-corrupt fail --out " + root + "/run2");
