@@ -1,12 +1,10 @@
 // hyperclip export and hyperclip classify (SPEC §5): a standalone classifier from one pass of the
 // text tower and the hypernetwork, and top-k classification of images with it.
-#include <dirent.h>
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <omp.h>
 
@@ -19,6 +17,8 @@
 #include "train/checkpoint.h"
 
 namespace hc::cli {
+
+namespace fs = std::filesystem;
 
 static const char* kExportHelp =
     "usage: hyperclip export --ckpt CKPT --classes FILE [--templates FILE] -o classifier.safetensors\n"
@@ -58,15 +58,15 @@ int cmd_export(int argc, char** argv) {
   std::vector<std::string> templates = a.has("templates") ? load_templates(a.get("templates")) : cifar_templates();
   Classifier c = build_classifier(model, info.tokenizer, classes, templates);
   save_classifier(out, c);
-  struct stat st;
-  ::stat(out.c_str(), &st);
+  std::error_code ec;
+  uintmax_t bytes = fs::file_size(out, ec);  // written just now; 0 only if it vanished meanwhile
   std::printf("%s\n", nlohmann::json{{"output", out},
                                      {"kind", classes.empty() ? "image-encoder" : "classifier"},
                                      {"classes", classes.size()},
                                      {"mode", mode_name(info.config.mode)},
                                      {"folded_batch_norms", info.config.image.kind == "convnet"},
                                      {"image_parameters", c.visual->parameter_count()},
-                                     {"bytes", static_cast<int64_t>(st.st_size)}}
+                                     {"bytes", ec ? 0 : static_cast<int64_t>(bytes)}}
                           .dump()
                           .c_str());
   return 0;
@@ -82,39 +82,27 @@ static const char* kClassifyHelp =
     "--json prints one line per image: {\"image\": path, \"top\": [{\"class\", \"prob\", \"softmax\"}, ...]}.\n"
     "An unreadable image is reported on stderr and the exit status is 1; the others are still classified.\n";
 
-static bool is_image_name(const std::string& n) {
-  std::string l = n;
-  std::transform(l.begin(), l.end(), l.begin(), ::tolower);
-  for (const char* ext : {".png", ".jpg", ".jpeg"})
-    if (l.size() > std::strlen(ext) && l.compare(l.size() - std::strlen(ext), std::strlen(ext), ext) == 0) return true;
-  return false;
-}
-
 // Adds `path` if it is a file, or every PNG/JPEG under it (subfolders too, so a class-folder test set
 // such as test/<class>/*.png works as given), sorted. A folder without any image is an error: an empty
 // result with exit status 0 would read as "classified everything".
 static void collect(const std::string& path, std::vector<std::string>& out) {
-  struct stat st;
-  HC_CHECK(::stat(path.c_str(), &st) == 0, path, ": no such file or folder");
-  if (!S_ISDIR(st.st_mode)) {
+  std::error_code ec;
+  HC_CHECK(fs::exists(path, ec), path, ": no such file or folder");
+  if (!fs::is_directory(path, ec)) {
     out.push_back(path);
     return;
   }
-  std::vector<std::string> names, pending{path};
-  while (!pending.empty()) {  // an explicit stack, no recursion
-    std::string dir = pending.back();
-    pending.pop_back();
-    DIR* d = ::opendir(dir.c_str());
-    HC_CHECK(d, dir, ": cannot read the folder");
-    while (dirent* e = ::readdir(d)) {
-      if (e->d_name[0] == '.') continue;
-      std::string child = dir + "/" + e->d_name;
-      struct stat cs;
-      if (::stat(child.c_str(), &cs) == 0 && S_ISDIR(cs.st_mode)) pending.push_back(child);
-      else if (is_image_name(e->d_name)) names.push_back(child);
+  std::vector<std::string> names;
+  fs::recursive_directory_iterator it(path, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name[0] == '.') {  // hidden entries (.git, .DS_Store), not descended into
+      if (it->is_directory()) it.disable_recursion_pending();
+      continue;
     }
-    ::closedir(d);
+    if (it->is_regular_file() && is_image_name(name)) names.push_back(it->path().string());
   }
+  HC_CHECK(!ec, path, ": cannot read the folder (", ec.message(), ")");
   HC_CHECK(!names.empty(), path, ": no PNG or JPEG image in this folder or its subfolders");
   std::sort(names.begin(), names.end());
   out.insert(out.end(), names.begin(), names.end());

@@ -106,16 +106,6 @@ class TsvDataset : public Dataset {
 
 // ---- folder:DIR ----------------------------------------------------------------------------------
 
-bool is_image_name(const std::string& name) {
-  std::string lower = name;
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  auto ends_with = [&](const char* ext) {
-    size_t n = std::strlen(ext);
-    return lower.size() > n && lower.compare(lower.size() - n, n, ext) == 0;
-  };
-  return ends_with(".png") || ends_with(".jpg") || ends_with(".jpeg");
-}
-
 class FolderDataset : public Dataset {
  public:
   FolderDataset(const std::string& dir, const std::string& class_names_file) : dir_(dir) {

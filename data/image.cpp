@@ -4,6 +4,7 @@
 #include "data/image.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -22,6 +23,16 @@
 #include <stb/stb_image.h>
 
 namespace hc {
+
+bool is_image_name(const std::string& name) {
+  std::string lower = name;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto ends_with = [&](const char* ext) {
+    size_t n = std::strlen(ext);
+    return lower.size() > n && lower.compare(lower.size() - n, n, ext) == 0;
+  };
+  return ends_with(".png") || ends_with(".jpg") || ends_with(".jpeg");
+}
 
 Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name) {
   HC_CHECK(!bytes.empty(), name, ": empty image file");

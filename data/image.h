@@ -20,6 +20,8 @@ struct Image {
 // error messages ("photos/cat.jpg: not a PNG or JPEG image (unknown image type)").
 Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name);
 Image load_image(const std::string& path);  // reads the file, then decode_image
+// True for the file names load_image is meant for: .png, .jpg, .jpeg, any case.
+bool is_image_name(const std::string& name);
 
 // Bicubic resize (Keys a = -0.5, as PIL), antialiased when shrinking: the kernel is widened by
 // the scale factor, as PIL's resize does.

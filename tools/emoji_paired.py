@@ -41,7 +41,7 @@ def hits(binary, run, concept_dir, templates, classes_file, threads, tmp):
     ckpt = os.path.join(run, "last.safetensors")
     if not os.path.exists(ckpt):
         fail(f"{ckpt}: missing (the run is unfinished, or its checkpoint was not kept)")
-    clf = os.path.join(tmp, f"{len(os.listdir(tmp))}.safetensors")
+    clf = os.path.join(tmp, "classifier.safetensors")  # overwritten by the next run
     subprocess.run([binary, "export", "--ckpt", ckpt, "--classes", classes_file, "--templates", templates, "-o", clf],
                    check=True, stdout=subprocess.DEVNULL)
     out = subprocess.run([binary, "classify", "--model", clf, "--json", "--topk", "5", "--threads", str(threads), concept_dir],
@@ -87,7 +87,7 @@ def main():
         if not os.path.exists(p):
             fail(f"{p}: not found")
     report = {"data": concept, "pairs": []}
-    pooled = {1: [0, 0], 5: [0, 0]}
+    pooled = {"top1": [0, 0], "top5": [0, 0]}  # [a_only, b_only] summed over the pairs
     with tempfile.TemporaryDirectory() as tmp:
         classes_file = os.path.join(tmp, "classes.txt")
         with open(classes_file, "w") as f:
@@ -99,11 +99,11 @@ def main():
             pair = {"a": a, "b": b}
             for k, name in ((0, "top1"), (1, "top5")):
                 pair[name] = compare(ha, hb, k)
-                pooled[1 if k == 0 else 5][0] += pair[name]["a_only"]
-                pooled[1 if k == 0 else 5][1] += pair[name]["b_only"]
+                pooled[name][0] += pair[name]["a_only"]
+                pooled[name][1] += pair[name]["b_only"]
             report["pairs"].append(pair)
     if len(report["pairs"]) > 1:
-        report["pooled"] = {f"top{k}": {"a_only": v[0], "b_only": v[1], "p": sign_test(*v)} for k, v in pooled.items()}
+        report["pooled"] = {k: {"a_only": v[0], "b_only": v[1], "p": sign_test(*v)} for k, v in pooled.items()}
     print(json.dumps(report, indent=1))
 
 
