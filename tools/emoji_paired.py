@@ -13,7 +13,8 @@ pairs (e.g. one per seed) are also pooled. Prints one JSON object.
         results/emoji-long/runs/emoji-vit-nano-hyper-hyper-lr-scale-0.1-s0 results/emoji-long/runs/emoji-vit-nano-baseline-s0 \\
         results/emoji-long/runs/emoji-vit-nano-hyper-hyper-lr-scale-0.1-s1 results/emoji-long/runs/emoji-vit-nano-baseline-s1
 
-Each run folder needs its final checkpoint, last.safetensors (kept by `make bench-emoji`, not in git).
+Each run folder needs its final checkpoint, last.safetensors (kept by `make bench-emoji`, not in git),
+or the concept_top5.json that an earlier comparison wrote there from it.
 """
 import argparse
 import json
@@ -37,21 +38,38 @@ def class_names(concept_dir):
 
 
 def hits(binary, run, concept_dir, templates, classes_file, threads, tmp):
-    """{image path: (top-1 right, top-5 right)} for one run's final checkpoint."""
+    """{image path: (top-1 right, top-5 right)} for one run's final checkpoint.
+
+    Each run's top 5 classes per image are kept in the run folder (concept_top5.json, small enough for
+    git) because the checkpoint is not: a later comparison against this run then needs only the other
+    run's checkpoint. With the checkpoint present, the file is always rewritten from it."""
     ckpt = os.path.join(run, "last.safetensors")
-    if not os.path.exists(ckpt):
-        fail(f"{ckpt}: missing (the run is unfinished, or its checkpoint was not kept)")
-    clf = os.path.join(tmp, "classifier.safetensors")  # overwritten by the next run
-    subprocess.run([binary, "export", "--ckpt", ckpt, "--classes", classes_file, "--templates", templates, "-o", clf],
-                   check=True, stdout=subprocess.DEVNULL)
-    out = subprocess.run([binary, "classify", "--model", clf, "--json", "--topk", "5", "--threads", str(threads), concept_dir],
-                         check=True, capture_output=True, text=True).stdout
+    stored = os.path.join(run, "concept_top5.json")
+    if os.path.exists(ckpt):
+        clf = os.path.join(tmp, "classifier.safetensors")  # overwritten by the next run
+        subprocess.run([binary, "export", "--ckpt", ckpt, "--classes", classes_file, "--templates", templates, "-o", clf],
+                       check=True, stdout=subprocess.DEVNULL)
+        out = subprocess.run([binary, "classify", "--model", clf, "--json", "--topk", "5", "--threads", str(threads),
+                              concept_dir], check=True, capture_output=True, text=True).stdout
+        top5 = {}
+        for line in out.splitlines():
+            r = json.loads(line)
+            top5[os.path.relpath(r["image"], concept_dir)] = [c["class"] for c in r["top"]]
+        with open(stored + ".tmp", "w") as f:
+            json.dump({"data": concept_dir, "templates": templates, "top5": top5}, f, indent=0, sort_keys=True)
+        os.replace(stored + ".tmp", stored)
+    elif os.path.exists(stored):
+        with open(stored) as f:
+            top5 = json.load(f).get("top5")
+        if not isinstance(top5, dict) or not top5:
+            fail(f"{stored}: no 'top5' map of image -> classes")
+    else:
+        fail(f"{ckpt}: missing, and no {os.path.basename(stored)} beside it "
+             "(the run is unfinished, or its checkpoint was not kept)")
     result = {}
-    for line in out.splitlines():
-        r = json.loads(line)
-        truth = os.path.basename(os.path.dirname(r["image"])).replace("_", " ")
-        top = [c["class"] for c in r["top"]]
-        result[os.path.relpath(r["image"], concept_dir)] = (top[0] == truth, truth in top)
+    for image, top in top5.items():
+        truth = os.path.basename(os.path.dirname(image)).replace("_", " ")
+        result[image] = (top[0] == truth, truth in top[:5])
     return result
 
 
