@@ -206,7 +206,9 @@ struct TapRanges {
 };
 
 // Same sums as depthwise_forward_reference, in the same order (bias, then the taps in (kh, kw)
-// order): the results are identical.
+// order). The results agree to a rounding per term, not always bit for bit: under -march=native
+// with FMA the compiler may fuse the multiply-add in one loop and not in the other (seen on an
+// AVX-512 machine for 5x5 kernels, float64 differences up to 8e-16).
 template <class T>
 void depthwise_forward(const T* x, const T* w, const T* bias, const Geometry& g, T* y) {
   const TapRanges r(g);
