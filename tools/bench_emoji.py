@@ -386,7 +386,7 @@ def plots(results):
         rs = [r for r in results if r["dataset"] == dataset]
         if not rs:
             continue
-        plt.figure(figsize=(7, 4.5))
+        plt.figure(figsize=(10, 4.5))
         for r in rs:
             label = f"{r['tower']} {r['mode']}{' ' + r['variant'] if r.get('variant') else ''} s{r['seed']}"
             c = colour[(r["tower"], r["mode"], r.get("variant", ""))]
@@ -400,7 +400,7 @@ def plots(results):
         plt.ylabel(key.replace("_", " "))
         plt.title(title)
         plt.grid(alpha=0.3)
-        plt.legend(fontsize=7)
+        plt.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))  # outside: many runs would hide the curves
         plt.tight_layout()
         plt.savefig(os.path.join(OUT, fname), dpi=110)
         plt.close()
