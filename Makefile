@@ -53,7 +53,7 @@ ifeq ($(CUDA),1)
   CU_SRC   := $(wildcard core/*.cu ops/cuda/*.cu)
   CUBLAS_HOME ?= $(CUDA_HOME)
   CUDNN_HOME  ?= $(CUDA_HOME)
-  # cuBLAS is not linked: the backend dlopens libcublas.so.<major> on first use (core/cublas_api.h),
+  # cuBLAS is not linked: the backend dlopens libcublas.so.<major> on first use (ops/cuda/cublas_api.h),
   # found through the rpath below. A wheel may ship only libcudnn.so.9: CUDA_LIBS="-l:libcudnn.so.9 -lcudart -ldl"
   CUDA_LIBS   ?= -lcudnn -lcudart -ldl
   CUBLAS_LIB  ?= $(firstword $(wildcard $(CUBLAS_HOME)/lib64 $(CUBLAS_HOME)/lib) $(CUBLAS_HOME)/lib64)

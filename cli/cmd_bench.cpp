@@ -9,7 +9,8 @@
 //   step_ms                 median wall time of the timed steps (after `--warmup` untimed ones)
 //   peak_rss_mb             the process's peak resident memory (VmHWM) after the timed steps,
 //                           before the matrix-product peak is measured
-//   peak_tensor_mb          (CPU) the most tensor memory live at once during the timed steps
+//   peak_tensor_mb          the most tensor memory live at once during the timed steps (CUDA: in the
+//                           caching allocator's size classes)
 //   model_gflops_per_image  matrix-product FLOPs of one training step per image: the forward
 //                           products (every conv, linear, matmul and attention's QKᵀ and PV in all
 //                           three towers and the loss, counted by core/flops.h) times 3, for the
@@ -36,7 +37,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "core/backend.h"
-#include "core/backend_cpu.h"
+#include "ops/cpu/backend_cpu.h"
 #include "core/flops.h"
 #include "core/grad_mode.h"
 #include "core/profile.h"
@@ -259,10 +260,10 @@ int cmd_bench(int argc, char** argv) {
   current_tape().clear();
   double gflops_per_image = 3.0 * forward_flops / bc.batch / 1e9;
 
-  if (device == Device::CPU) cpu_backend().reset_peak_live_bytes();
+  Backend& be = backend_for(device);
+  be.reset_peak_memory();
   std::vector<double> times;
   double loss = 0;
-  Backend& be = backend_for(device);
   for (int64_t s = 0; s < warmup + steps; ++s) {
     be.synchronize();
     auto t0 = Clock::now();
@@ -298,7 +299,7 @@ int cmd_bench(int argc, char** argv) {
                       {"step_ms", median * 1e3},
                       {"step_ms_min", sorted.front() * 1e3},
                       {"peak_rss_mb", rss},
-                      {"peak_tensor_mb", device == Device::CPU ? cpu_backend().peak_live_bytes() / 1048576.0 : -1.0},
+                      {"peak_tensor_mb", be.memory_stats().peak_bytes_in_use / 1048576.0},
                       {"model_gflops_per_image", gflops_per_image},
                       {"peak_gflops", peak},
                       {"peak_source", peak_source},

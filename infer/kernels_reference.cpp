@@ -1,16 +1,17 @@
 // Plain loop versions of the fused inference kernels (infer/kernels_cpu.h), written for reading,
 // not for speed: each output element is computed straight from the definition, in double, with
-// the activation from <cmath>. tests/test_runtime.cpp checks the fused kernels against them.
+// the activations of ops/scalar_math.h. tests/test_runtime.cpp checks the fused kernels against them.
 #include <cmath>
 #include <vector>
 
 #include "infer/kernels_cpu.h"
+#include "ops/scalar_math.h"
 
 namespace hc::infer::ref {
 
 static double act_of(double v, Act act) {
-  if (act == Act::SiLU) return v / (1 + std::exp(-v));
-  if (act == Act::GELU) return 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
+  if (act == Act::SiLU) return v * sigmoid_of(v);
+  if (act == Act::GELU) return gelu_of(v);
   return v;
 }
 

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "models/convnet.h"
 #include "models/vit.h"
+#include "ops/kernel_shapes.h"
 
 namespace hc {
 
@@ -74,7 +75,7 @@ void ImageRuntime::plan_convnet(const ImageTower& tower, const ModelConfig& conf
   // Stem: dense 3x3 stride-2 conv of the NCHW images into channels-last [H/2, W/2, C].
   const Conv2d& stem = *net->stem->conv;
   infer::ConvGeom g{3, H, H, stem.weight.size(0), stem.weight.size(2), stem.stride, stem.padding, 0, 0};
-  g.OH = g.OW = (H + 2 * g.pad - g.K) / g.stride + 1;
+  g.OH = g.OW = conv_out_size(H, g.K, g.stride, g.pad);
   int x = value(g.OH * g.OW * g.Cout);
   Layer& sl = add_layer(Kind::Conv, "stem", input_, x);
   sl.conv = g;
@@ -102,7 +103,7 @@ void ImageRuntime::plan_convnet(const ImageTower& tower, const ModelConfig& conf
       }
       const Conv2d& dwc = *blk.dw->conv;
       infer::DepthwiseGeom dg{mid, H, H, dwc.weight.size(2), dwc.stride, dwc.padding, 0, 0};
-      dg.OH = dg.OW = (H + 2 * dg.pad - dg.K) / dg.stride + 1;
+      dg.OH = dg.OW = conv_out_size(H, dg.K, dg.stride, dg.pad);
       int d = value(dg.OH * dg.OW * mid);
       Layer& dl = add_layer(Kind::Depthwise, name + ".dw", h, d);
       dl.dw = dg, dl.act = Act::SiLU;
@@ -158,7 +159,7 @@ void ImageRuntime::plan_vit(const ImageTower& tower, const ModelConfig& config) 
   // row-major), plus the position embedding in the epilogue.
   const Conv2d& pe = *vit->patch_embed;
   infer::ConvGeom g{3, S_, S_, D, pe.weight.size(2), pe.stride, pe.padding, 0, 0};
-  g.OH = g.OW = (S_ + 2 * g.pad - g.K) / g.stride + 1;
+  g.OH = g.OW = conv_out_size(S_, g.K, g.stride, g.pad);
   HC_CHECK(g.OH * g.OW == L, "inference runtime: ", S_, " px images give ", g.OH * g.OW, " patches, the ViT has ",
            L);
   int x = value(L * D);

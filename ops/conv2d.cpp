@@ -1,6 +1,7 @@
 // conv2d: 2-D convolution with stride, zero padding and groups (depthwise when groups == Cin).
 #include "core/flops.h"
 #include "core/tape.h"
+#include "ops/kernel_shapes.h"
 #include "ops/ops.h"
 
 namespace hc {
@@ -20,7 +21,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
            x.desc(), " with groups ", groups, " (expected ", Cin / groups, " input channels per group)");
   HC_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == Cout), "conv2d: bias ", bias.desc(),
            " for ", Cout, " output channels");
-  int64_t OH = (H + 2 * padding - KH) / stride + 1, OW = (W + 2 * padding - KW) / stride + 1;
+  int64_t OH = conv_out_size(H, KH, stride, padding), OW = conv_out_size(W, KW, stride, padding);
   HC_CHECK(H + 2 * padding >= KH && W + 2 * padding >= KW && OH > 0 && OW > 0, "conv2d: kernel ",
            KH, "x", KW, " larger than the padded input ", x.desc());
   Conv2dParams p;

@@ -242,7 +242,7 @@ TEST_CASE("GPU peak table: lookup by device name, specific names first, override
 }
 
 #ifdef HC_CUDA
-#include "core/cublas_api.h"
+#include "ops/cuda/cublas_api.h"
 TEST_CASE("cuBLAS is opened at run time, and only by the CUDA backend (no GPU needed)") {
   // Resolving the library and its symbols needs no GPU; a CPU-only run never gets here.
   const CublasApi& api = cublas_api();

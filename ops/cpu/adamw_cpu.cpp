@@ -1,7 +1,7 @@
 // The AdamW update (see core/backend.h for the formula), elementwise over one parameter.
 #include <cmath>
 
-#include "core/backend_cpu.h"
+#include "ops/cpu/backend_cpu.h"
 #include "ops/cpu/parallel_cpu.h"
 
 namespace hc {

@@ -10,7 +10,7 @@
 #include <cmath>
 #include <limits>
 
-#include "core/backend_cpu.h"
+#include "ops/cpu/backend_cpu.h"
 
 namespace hc {
 

@@ -3,7 +3,7 @@
 //   y = (x - mean) * invstd * gamma[set(n), c] + beta[set(n), c]
 #include <cmath>
 
-#include "core/backend_cpu.h"
+#include "ops/cpu/backend_cpu.h"
 #include "ops/cpu/norm_sets_cpu.h"
 #include "ops/cpu/parallel_cpu.h"
 

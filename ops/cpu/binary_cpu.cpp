@@ -1,30 +1,12 @@
 // Broadcasting add, sub, mul, div.
 #include <vector>
 
-#include "core/backend_cpu.h"
+#include "ops/cpu/backend_cpu.h"
+#include "ops/kernel_shapes.h"
+#include "ops/scalar_math.h"
 #include "ops/cpu/parallel_cpu.h"
 
 namespace hc {
-
-template <class T>
-static inline T combine(BinaryOp op, T a, T b) {
-  switch (op) {
-    case BinaryOp::Add: return a + b;
-    case BinaryOp::Sub: return a - b;
-    case BinaryOp::Mul: return a * b;
-    case BinaryOp::Div: return a / b;
-  }
-  return a;
-}
-
-// Strides of `in` expressed in out's coordinates: 0 along broadcast (size-1 or missing) dims.
-static std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out) {
-  std::vector<int64_t> st(out.size(), 0);
-  std::vector<int64_t> own = contiguous_strides(in);
-  size_t lead = out.size() - in.size();
-  for (size_t d = 0; d < in.size(); ++d) st[lead + d] = in[d] == 1 ? 0 : own[d];
-  return st;
-}
 
 void CpuBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
   dispatch_float(out.dtype(), binary_op_name(op), [&](auto tag) {
@@ -35,13 +17,13 @@ void CpuBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& o
     int64_t n = out.numel();
     if (a.shape() == out.shape() && b.shape() == out.shape()) {
 #pragma omp parallel for if (n > kParallelGrain) schedule(static)
-      for (int64_t i = 0; i < n; ++i) po[i] = combine(op, pa[i], pb[i]);
+      for (int64_t i = 0; i < n; ++i) po[i] = binary_apply(op, pa[i], pb[i]);
       return;
     }
     if (a.shape() == out.shape() && b.numel() == 1) {
       T s = pb[0];
 #pragma omp parallel for if (n > kParallelGrain) schedule(static)
-      for (int64_t i = 0; i < n; ++i) po[i] = combine(op, pa[i], s);
+      for (int64_t i = 0; i < n; ++i) po[i] = binary_apply(op, pa[i], s);
       return;
     }
     // General case, row by row over the last dim: each row's start is found by index arithmetic,
@@ -49,7 +31,7 @@ void CpuBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& o
     const Shape& os = out.shape();
     int rank = static_cast<int>(os.size());
     if (rank == 0) {
-      po[0] = combine(op, pa[0], pb[0]);
+      po[0] = binary_apply(op, pa[0], pb[0]);
       return;
     }
     std::vector<int64_t> sa = broadcast_strides(a.shape(), os), sb = broadcast_strides(b.shape(), os);
@@ -61,7 +43,7 @@ void CpuBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& o
       int64_t oa = offset_of(r * inner, rank, os.data(), sa.data());
       int64_t ob = offset_of(r * inner, rank, os.data(), sb.data());
       T* prow = po + r * inner;
-      for (int64_t j = 0; j < inner; ++j) prow[j] = combine(op, pa[oa + j * ia], pb[ob + j * ib]);
+      for (int64_t j = 0; j < inner; ++j) prow[j] = binary_apply(op, pa[oa + j * ia], pb[ob + j * ib]);
     }
   });
 }

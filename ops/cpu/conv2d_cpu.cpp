@@ -18,7 +18,8 @@
 #include <algorithm>
 #include <vector>
 
-#include "core/backend_cpu.h"
+#include "ops/cpu/backend_cpu.h"
+#include "ops/kernel_shapes.h"
 #include "ops/cpu/parallel_cpu.h"
 #include "ops/cpu/reference_cpu.h"
 
@@ -29,22 +30,8 @@ using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>
 
 namespace {
 
-struct Geometry {
-  int64_t N, Cin, H, W, Cout, KH, KW, OH, OW, G, Cg_in, Cg_out, K;  // K = Cg_in*KH*KW
-  int sh, sw, ph, pw;
-  bool pointwise() const { return KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; }
-  bool depthwise() const { return G == Cin && G == Cout; }
-};
-
-Geometry geometry(const Tensor& x, const Tensor& w, const Tensor& y, const Conv2dParams& p) {
-  Geometry g;
-  g.N = x.size(0), g.Cin = x.size(1), g.H = x.size(2), g.W = x.size(3);
-  g.Cout = w.size(0), g.KH = w.size(2), g.KW = w.size(3);
-  g.OH = y.size(2), g.OW = y.size(3);
-  g.G = p.groups, g.Cg_in = g.Cin / g.G, g.Cg_out = g.Cout / g.G, g.K = g.Cg_in * g.KH * g.KW;
-  g.sh = p.stride_h, g.sw = p.stride_w, g.ph = p.pad_h, g.pw = p.pad_w;
-  return g;
-}
+using Geometry = ConvGeometry;  // ops/kernel_shapes.h
+constexpr auto geometry = conv_geometry;
 
 // x_g [Cg_in, H, W] -> col [K, OH*OW]
 template <class T>

@@ -3,7 +3,7 @@
 #include <cstring>
 #include <vector>
 
-#include "core/backend_cpu.h"
+#include "ops/cpu/backend_cpu.h"
 
 namespace hc {
 

@@ -1,7 +1,7 @@
 // fill and cast: the elementwise kernels that do no arithmetic.
 #include <algorithm>
 
-#include "core/backend_cpu.h"
+#include "ops/cpu/backend_cpu.h"
 
 namespace hc {
 

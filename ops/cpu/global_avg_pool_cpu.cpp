@@ -1,5 +1,5 @@
 // global_avg_pool on the CPU: one mean per (image, channel) plane.
-#include "core/backend_cpu.h"
+#include "ops/cpu/backend_cpu.h"
 #include "ops/cpu/parallel_cpu.h"
 
 namespace hc {

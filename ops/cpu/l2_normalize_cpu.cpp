@@ -1,7 +1,7 @@
 // l2_normalize over the last dim: y = x / max(||x||, eps).
 #include <cmath>
 
-#include "core/backend_cpu.h"
+#include "ops/cpu/backend_cpu.h"
 #include "ops/cpu/parallel_cpu.h"
 
 namespace hc {

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <vector>
 
-#include "core/backend_cpu.h"
+#include "ops/cpu/backend_cpu.h"
 #include "ops/cpu/norm_sets_cpu.h"
 #include "ops/cpu/parallel_cpu.h"
 #include "ops/cpu/reference_cpu.h"

@@ -9,7 +9,7 @@
 
 #include <Eigen/Core>
 
-#include "core/backend_cpu.h"
+#include "ops/cpu/backend_cpu.h"
 #include "ops/cpu/reference_cpu.h"
 
 namespace hc {

@@ -1,7 +1,7 @@
 // permute: out.shape[k] = x.shape[perm[k]], written contiguously.
 #include <vector>
 
-#include "core/backend_cpu.h"
+#include "ops/cpu/backend_cpu.h"
 #include "ops/cpu/parallel_cpu.h"
 
 namespace hc {

@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "core/backend_cpu.h"
+#include "ops/cpu/backend_cpu.h"
 #include "ops/cpu/parallel_cpu.h"
 #include "ops/cpu/reference_cpu.h"
 

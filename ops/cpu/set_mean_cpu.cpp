@@ -1,7 +1,7 @@
 // set_mean on the CPU: out[s] = mean of the rows n with set_index[n] == s.
 #include <vector>
 
-#include "core/backend_cpu.h"
+#include "ops/cpu/backend_cpu.h"
 
 namespace hc {
 

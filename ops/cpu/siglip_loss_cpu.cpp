@@ -9,8 +9,8 @@
 #include <Eigen/Core>
 #include <cmath>
 
-#include "core/backend_cpu.h"
-#include "ops/cpu/math_cpu.h"
+#include "ops/cpu/backend_cpu.h"
+#include "ops/scalar_math.h"
 
 namespace hc {
 

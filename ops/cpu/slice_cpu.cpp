@@ -1,17 +1,10 @@
 // slice and slice_assign: contiguous blocks copied along one dim (used by slice and concat).
 #include <cstring>
 
-#include "core/backend_cpu.h"
+#include "ops/cpu/backend_cpu.h"
+#include "ops/kernel_shapes.h"
 
 namespace hc {
-
-// The tensor as [outer, size(dim), inner].
-static void split_at(const Shape& s, int dim, int64_t& outer, int64_t& inner) {
-  outer = 1;
-  inner = 1;
-  for (int d = 0; d < dim; ++d) outer *= s[d];
-  for (size_t d = dim + 1; d < s.size(); ++d) inner *= s[d];
-}
 
 void CpuBackend::slice(const Tensor& x, int dim, int64_t start, Tensor& out) {
   int64_t outer, inner;

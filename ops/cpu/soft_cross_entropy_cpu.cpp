@@ -4,7 +4,7 @@
 #include <cmath>
 #include <vector>
 
-#include "core/backend_cpu.h"
+#include "ops/cpu/backend_cpu.h"
 
 namespace hc {
 

@@ -2,7 +2,7 @@
 //   backward: dx = y * (dy - sum(dy * y))
 #include <cmath>
 
-#include "core/backend_cpu.h"
+#include "ops/cpu/backend_cpu.h"
 #include "ops/cpu/parallel_cpu.h"
 
 namespace hc {

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "core/backend_cuda.h"
+#include "ops/cuda/backend_cuda.h"
 
 namespace hc {
 

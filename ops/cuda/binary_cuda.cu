@@ -1,27 +1,18 @@
 // Broadcasting add, sub, mul, div and expand on the GPU.
 #include "ops/cuda/common_cuda.cuh"
+#include "ops/scalar_math.h"
 
 namespace hc {
 
-__device__ inline float combine(BinaryOp op, float a, float b) {
-  switch (op) {
-    case BinaryOp::Add: return a + b;
-    case BinaryOp::Sub: return a - b;
-    case BinaryOp::Mul: return a * b;
-    case BinaryOp::Div: return a / b;
-  }
-  return a;
-}
-
 // out [n] = a [n] op b [n] (same shapes; out may alias either)
 __global__ void binary_same_kernel(BinaryOp op, const float* a, const float* b, float* out, int64_t n) {
-  GRID_STRIDE(i, n) out[i] = combine(op, a[i], b[i]);
+  GRID_STRIDE(i, n) out[i] = binary_apply(op, a[i], b[i]);
 }
 
 // out [n] = a [n] op b[0]. b is read by every thread before any write, unless out aliases a only.
 __global__ void binary_scalar_kernel(BinaryOp op, const float* a, const float* b, float* out, int64_t n) {
   float s = b[0];
-  GRID_STRIDE(i, n) out[i] = combine(op, a[i], s);
+  GRID_STRIDE(i, n) out[i] = binary_apply(op, a[i], s);
 }
 
 // General broadcasting: out [shape] = a [strided] op b [strided].
@@ -30,7 +21,7 @@ __global__ void binary_broadcast_kernel(BinaryOp op, const float* a, const float
   GRID_STRIDE(i, n) {
     int64_t oa, ob;
     offsets_of(s, i, oa, ob);
-    out[i] = combine(op, a[oa], b[ob]);
+    out[i] = binary_apply(op, a[oa], b[ob]);
   }
 }
 
@@ -56,12 +47,7 @@ void CudaBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& 
   } else if (a.shape() == os && b.numel() == 1 && static_cast<const void*>(pb) != po) {
     binary_scalar_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(op, pa, pb, po, n);
   } else {
-    HC_CHECK(os.size() <= kMaxRank, name, ": rank ", os.size(), " is above the CUDA limit ", kMaxRank);
-    Strided s;
-    s.rank = static_cast<int>(os.size());
-    for (int d = 0; d < s.rank; ++d) s.shape[d] = os[d];
-    broadcast_into(a.shape(), os, s.a);
-    broadcast_into(b.shape(), os, s.b);
+    Strided s = broadcast_layout(name, os, a.shape(), &b.shape());
     binary_broadcast_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(op, pa, pb, po, n, s);
   }
   cudaLaunchCheck();
@@ -77,11 +63,7 @@ void CudaBackend::expand(const Tensor& x, Tensor& out) {
     copy_on_device(po, px, static_cast<size_t>(n) * 4);
     return;
   }
-  HC_CHECK(os.size() <= kMaxRank, "expand: rank ", os.size(), " is above the CUDA limit ", kMaxRank);
-  Strided s;
-  s.rank = static_cast<int>(os.size());
-  for (int d = 0; d < s.rank; ++d) s.shape[d] = os[d];
-  broadcast_into(x.shape(), os, s.a);
+  Strided s = broadcast_layout("expand", os, x.shape());
   expand_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(px, po, n, s);
   cudaLaunchCheck();
 }

@@ -5,8 +5,9 @@
 
 #include <cstdint>
 
-#include "core/backend_cuda.h"
-#include "core/cuda_check.h"
+#include "ops/cuda/backend_cuda.h"
+#include "ops/cuda/cuda_check.h"
+#include "ops/kernel_shapes.h"
 
 namespace hc {
 
@@ -104,6 +105,17 @@ struct Strided {
   int64_t b[kMaxRank] = {};      // second input's
 };
 
+// The Strided a broadcasting kernel gets: out's shape and the strides of a (and b, if given) in
+// out's coordinates (ops/kernel_shapes.h).
+inline Strided broadcast_layout(const char* op, const Shape& out, const Shape& a, const Shape* b = nullptr) {
+  HC_CHECK(out.size() <= kMaxRank, op, ": rank ", out.size(), " is above the CUDA limit ", kMaxRank);
+  Strided s;
+  s.rank = static_cast<int>(out.size());
+  std::vector<int64_t> sa = broadcast_strides(a, out), sb = b ? broadcast_strides(*b, out) : sa;
+  for (int d = 0; d < s.rank; ++d) s.shape[d] = out[d], s.a[d] = sa[d], s.b[d] = sb[d];
+  return s;
+}
+
 __device__ inline void offsets_of(const Strided& s, int64_t linear, int64_t& oa, int64_t& ob) {
   oa = 0;
   ob = 0;
@@ -113,14 +125,6 @@ __device__ inline void offsets_of(const Strided& s, int64_t linear, int64_t& oa,
     oa += i * s.a[d];
     ob += i * s.b[d];
   }
-}
-
-// Strides of `in` expressed in out's coordinates (0 along broadcast or missing dims).
-inline void broadcast_into(const Shape& in, const Shape& out, int64_t* strides) {
-  std::vector<int64_t> own = contiguous_strides(in);
-  size_t lead = out.size() - in.size();
-  for (size_t d = 0; d < out.size(); ++d) strides[d] = 0;
-  for (size_t d = 0; d < in.size(); ++d) strides[lead + d] = in[d] == 1 ? 0 : own[d];
 }
 
 }  // namespace hc

@@ -19,21 +19,8 @@ namespace hc {
 
 namespace {
 
-struct Geometry {
-  int64_t N, Cin, H, W, Cout, KH, KW, OH, OW, G;
-  int sh, sw, ph, pw;
-  bool depthwise() const { return G == Cin && G == Cout; }
-};
-
-Geometry geometry(const Tensor& x, const Tensor& w, const Tensor& y, const Conv2dParams& p) {
-  Geometry g;
-  g.N = x.size(0), g.Cin = x.size(1), g.H = x.size(2), g.W = x.size(3);
-  g.Cout = w.size(0), g.KH = w.size(2), g.KW = w.size(3);
-  g.OH = y.size(2), g.OW = y.size(3);
-  g.G = p.groups;
-  g.sh = p.stride_h, g.sw = p.stride_w, g.ph = p.pad_h, g.pw = p.pad_w;
-  return g;
-}
+using Geometry = ConvGeometry;  // ops/kernel_shapes.h
+constexpr auto geometry = conv_geometry;
 
 // ---- bias ------------------------------------------------------------------------------------
 

@@ -7,15 +7,9 @@
 // t', b and g are read on the device: no host round trip inside a training step. The reductions
 // run in one block (n² terms; n is the batch size), so the loss repeats bit for bit.
 #include "ops/cuda/common_cuda.cuh"
+#include "ops/scalar_math.h"
 
 namespace hc {
-
-__device__ inline float sig_softplus(float x) { return fmaxf(x, 0.f) + log1pf(expf(-fabsf(x))); }
-__device__ inline float sig_sigmoid(float x) {
-  if (x >= 0.f) return 1.f / (1.f + expf(-x));
-  float e = expf(x);
-  return e / (1.f + e);
-}
 
 // loss [1] from dots [n, n]; one block.
 __global__ void siglip_forward_kernel(const float* dots, const float* t_prime, const float* bias, float* loss,
@@ -23,7 +17,7 @@ __global__ void siglip_forward_kernel(const float* dots, const float* t_prime, c
   float t = expf(t_prime[0]), b = bias[0], acc = 0.f;
   for (int64_t k = threadIdx.x; k < n * n; k += blockDim.x) {
     float l = t * dots[k] + b;
-    acc += sig_softplus(l);
+    acc += softplus_of(l);
     if (k / n == k % n) acc -= l;
   }
   acc = block_sum(acc);
@@ -38,7 +32,7 @@ __global__ void siglip_backward_kernel(float* dots_to_gt, const float* t_prime, 
   for (int64_t k = threadIdx.x; k < n * n; k += blockDim.x) {
     float d = dots_to_gt[k];
     float l = t * d + b;
-    float gij = (sig_sigmoid(l) - (k / n == k % n ? 1.f : 0.f)) * g;
+    float gij = (sigmoid_of(l) - (k / n == k % n ? 1.f : 0.f)) * g;
     sum_g += gij;
     sum_gs += gij * (t * d);  // l_ij - b
     dots_to_gt[k] = t * gij;

@@ -6,13 +6,6 @@
 
 namespace hc {
 
-static void split_at(const Shape& s, int dim, int64_t& outer, int64_t& inner) {
-  outer = 1;
-  inner = 1;
-  for (int d = 0; d < dim; ++d) outer *= s[d];
-  for (size_t d = dim + 1; d < s.size(); ++d) inner *= s[d];
-}
-
 // dst row r (width bytes at dst + r*dpitch) = src row r (at src + r*spitch), r < rows; 4-byte words
 // (every dtype is 4 or 8 bytes wide, so width and both pitches are multiples of 4).
 __global__ void strided_copy_kernel(uint32_t* dst, int64_t dpitch, const uint32_t* src, int64_t spitch,

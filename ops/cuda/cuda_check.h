@@ -5,7 +5,7 @@
 #include <cuda_runtime.h>
 #include <cudnn.h>
 
-#include "core/cublas_api.h"
+#include "ops/cuda/cublas_api.h"
 #include "core/error.h"
 
 #define cudaCheck(call)                                                                  \

@@ -22,6 +22,7 @@ class CudaAllocator {
   // cudaFree every cached block (also done once before giving up on an out-of-memory error).
   void release_cached();
   MemoryStats stats() const;
+  void reset_peak();  // peak_bytes_in_use := bytes_in_use
 
   // Size classes: multiples of 512 bytes below 1 MiB, of 2 MiB above.
   static size_t size_class(size_t bytes);

@@ -1,6 +1,8 @@
-#include "core/cuda_allocator.h"
+#include "ops/cuda/cuda_allocator.h"
 
-#include "core/cuda_check.h"
+#include <algorithm>
+
+#include "ops/cuda/cuda_check.h"
 
 namespace hc {
 
@@ -20,6 +22,7 @@ void* CudaAllocator::allocate(size_t bytes) {
       it->second.pop_back();
       stats_.bytes_cached -= cls;
       stats_.bytes_in_use += cls;
+      stats_.peak_bytes_in_use = std::max(stats_.peak_bytes_in_use, stats_.bytes_in_use);
       return p;
     }
   }
@@ -39,6 +42,7 @@ void* CudaAllocator::allocate(size_t bytes) {
   std::lock_guard<std::mutex> lock(mu_);
   stats_.device_allocations += 1;
   stats_.bytes_in_use += cls;
+  stats_.peak_bytes_in_use = std::max(stats_.peak_bytes_in_use, stats_.bytes_in_use);
   return p;
 }
 
@@ -61,6 +65,11 @@ void CudaAllocator::release_cached() {
     }
     blocks.clear();
   }
+}
+
+void CudaAllocator::reset_peak() {
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.peak_bytes_in_use = stats_.bytes_in_use;
 }
 
 MemoryStats CudaAllocator::stats() const {

@@ -1,7 +1,7 @@
 // The CUDA backend's device, stream, handles, memory and copies. Kernels: ops/cuda/*.cu.
-#include "core/backend_cuda.h"
+#include "ops/cuda/backend_cuda.h"
 
-#include "core/cuda_check.h"
+#include "ops/cuda/cuda_check.h"
 
 namespace hc {
 
@@ -10,7 +10,7 @@ CudaBackend::CudaBackend() {
   cudaCheck(cudaGetDevice(&dev));
   cudaCheck(cudaGetDeviceProperties(&prop_, dev));
   cudaCheck(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-  const CublasApi& blas = cublas_api();  // dlopen, see core/cublas_api.h
+  const CublasApi& blas = cublas_api();  // dlopen, see ops/cuda/cublas_api.h
   cublasCheck(blas.create(&cublas_));
   cublasCheck(blas.set_stream(cublas_, stream_));
   // Default math: cublasSgemm stays true float32 (cuBLAS, unlike cuDNN, never uses TF32 unless

@@ -1,4 +1,4 @@
-#include "core/cublas_api.h"
+#include "ops/cuda/cublas_api.h"
 
 #include <dlfcn.h>
 

@@ -1,4 +1,4 @@
-#include "core/backend_cpu.h"
+#include "ops/cpu/backend_cpu.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -35,9 +35,18 @@ void CpuBackend::copy_on_device(void* dst, const void* src, size_t bytes) {
   if (bytes) std::memmove(dst, src, bytes);
 }
 
+MemoryStats CpuBackend::memory_stats() const {
+  MemoryStats s;
+  s.bytes_in_use = static_cast<int64_t>(live_.load());
+  s.peak_bytes_in_use = static_cast<int64_t>(peak_live_.load());
+  return s;
+}
+
 CpuBackend& cpu_backend() {
   static CpuBackend backend;
   return backend;
 }
+
+Backend& cpu_backend_instance() { return cpu_backend(); }
 
 }  // namespace hc
