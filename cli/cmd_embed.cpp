@@ -104,10 +104,9 @@ int cmd_embed(int argc, char** argv) {
   int64_t batch = a.get_int("batch", 256);
   if (a.has("model")) return embed_from_export(a, out, batch);
   std::string path = a.get("ckpt");
-  Checkpoint info = read_checkpoint_info(path);
-  HyperClip model(info.config);
-  load_checkpoint_weights(path, model, nullptr);
-  model.eval();
+  LoadedModel loaded = load_model(path);
+  const Checkpoint& info = loaded.info;
+  HyperClip& model = *loaded.model;
   NoGradGuard ng;
   std::vector<Tensor> parts;
   if (a.has("texts")) {

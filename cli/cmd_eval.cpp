@@ -35,10 +35,9 @@ int cmd_eval(int argc, char** argv) {
   if (a.has("threads")) omp_set_num_threads(static_cast<int>(a.get_int("threads")));
   std::string path = a.get("ckpt");
   Device device = parse_device(a.get("device", "cpu"));
-  Checkpoint info = read_checkpoint_info(path);
-  HyperClip model(info.config);
-  load_checkpoint_weights(path, model, nullptr);
-  model.to(device);
+  LoadedModel loaded = load_model(path, device);
+  const Checkpoint& info = loaded.info;
+  HyperClip& model = *loaded.model;
   std::vector<std::string> specs;
   for (const std::string& given : a.all("data"))
     for (const std::string& spec : expand_eval_specs(given)) specs.push_back(spec);

@@ -43,10 +43,10 @@ int cmd_export(int argc, char** argv) {
   std::string ckpt = a.get("ckpt"), out = a.get("output");
   HC_CHECK(!(a.flag("image-only") && a.flag("text-only")), "give at most one of --image-only and --text-only");
   Device device = parse_device(a.get("device", "cpu"));
-  Checkpoint info = read_checkpoint_info(ckpt);
-  HyperClip model(info.config);
-  load_checkpoint_weights(ckpt, model, nullptr);
-  model.to(device);  // the text tower and hypernetwork run there; the classifier is built on the CPU
+  // The text tower and hypernetwork run on `device`; the classifier is built on the CPU.
+  LoadedModel loaded = load_model(ckpt, device);
+  const Checkpoint& info = loaded.info;
+  HyperClip& model = *loaded.model;
   if (a.flag("text-only")) {
     save_text_encoder(out, model, info.tokenizer);
     std::printf("%s\n", nlohmann::json{{"output", out}, {"kind", "text-encoder"},

@@ -91,4 +91,14 @@ void load_checkpoint_weights(const std::string& path, HyperClip& model, AdamW* o
   opt->set_steps(tr.value("optimizer_steps", int64_t{0}));
 }
 
+LoadedModel load_model(const std::string& path, Device device) {
+  LoadedModel m;
+  m.info = read_checkpoint_info(path);
+  m.model = std::make_unique<HyperClip>(m.info.config);
+  load_checkpoint_weights(path, *m.model, nullptr);
+  m.model->to(device);
+  m.model->eval();
+  return m;
+}
+
 }  // namespace hc

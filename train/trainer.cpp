@@ -72,216 +72,306 @@ static std::vector<std::string> templates_for(const TrainOptions& o, const Datas
   return t.empty() ? cifar_templates() : t;
 }
 
-int run_train(const TrainOptions& opt_in) {
-  TrainOptions opt = opt_in;
-  HC_CHECK(!opt.data.empty(), "--data is required");
-  HC_CHECK(!opt.out_dir.empty(), "--out is required");
-  HC_CHECK((opt.steps > 0) != (opt.epochs > 0), "give exactly one of --steps and --epochs");
-  HC_CHECK(opt.batch > 1, "--batch must be at least 2 (the SigLIP loss needs negatives)");
-  const Device device = parse_device(opt.device);
-  backend_for(device).set_math_mode(parse_math_mode(opt.precision));  // bf16: CUDA only, refused on the CPU
-  if (opt.threads > 0) omp_set_num_threads(opt.threads);
-  ::mkdir(opt.out_dir.c_str(), 0755);
-  struct stat st;
-  HC_CHECK(::stat(opt.out_dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode), opt.out_dir, ": cannot create the output folder");
+// A training run, in named steps: set-up (output folder, data, tokenizer, model, loader, resume),
+// then the loop (next batch, train step, log line; evaluations and checkpoints on schedule).
+class Trainer {
+ public:
+  explicit Trainer(const TrainOptions& opt) : opt_(opt) {}
 
-  // Data.
-  std::unique_ptr<Dataset> train = open_dataset(opt.data, dataset_options(opt, "train"));
-  std::vector<std::string> train_templates = templates_for(opt, *train);
-  std::fprintf(stderr, "train data: %s\n", train->describe().c_str());
-  std::vector<EvalSet> evals;
-  for (const std::string& spec : opt.eval_data)
-    for (const std::string& s : expand_eval_specs(spec)) {
-      EvalSet e;
-      e.name = s;
-      e.data = open_dataset(s, dataset_options(opt, "test"));
-      HC_CHECK(e.data->labelled(), s, ": zero-shot evaluation needs a labelled dataset");
-      e.classes = opt.classes_file.empty() ? e.data->class_names() : load_class_names(opt.classes_file);
-      e.templates = templates_for(opt, *e.data);
-      std::string what = e.data->describe();
-      if (what.find(" classes)") == std::string::npos) what += cat(" (", e.classes.size(), " classes)");  // not said yet
-      std::fprintf(stderr, "eval data: %s\n", what.c_str());
-      evals.push_back(std::move(e));
+  int run() {
+    check_options();
+    open_data();
+    read_resume_info();
+    make_tokenizer();
+    build_model();
+    make_loader();
+    restore_checkpoint();
+    print_summary();
+    open_metrics();
+    return train_loop();
+  }
+
+ private:
+  void check_options() {
+    HC_CHECK(!opt_.data.empty(), "--data is required");
+    HC_CHECK(!opt_.out_dir.empty(), "--out is required");
+    HC_CHECK((opt_.steps > 0) != (opt_.epochs > 0), "give exactly one of --steps and --epochs");
+    HC_CHECK(opt_.batch > 1, "--batch must be at least 2 (the SigLIP loss needs negatives)");
+    device_ = parse_device(opt_.device);
+    backend_for(device_).set_math_mode(parse_math_mode(opt_.precision));  // bf16: CUDA only, refused on the CPU
+    if (opt_.threads > 0) omp_set_num_threads(opt_.threads);
+    ::mkdir(opt_.out_dir.c_str(), 0755);
+    struct stat st;
+    HC_CHECK(::stat(opt_.out_dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode), opt_.out_dir,
+             ": cannot create the output folder");
+  }
+
+  // The training set (with the templates that caption a labelled one) and the evaluation sets.
+  void open_data() {
+    train_ = open_dataset(opt_.data, dataset_options(opt_, "train"));
+    train_templates_ = templates_for(opt_, *train_);
+    std::fprintf(stderr, "train data: %s\n", train_->describe().c_str());
+    for (const std::string& spec : opt_.eval_data)
+      for (const std::string& s : expand_eval_specs(spec)) {
+        EvalSet e;
+        e.name = s;
+        e.data = open_dataset(s, dataset_options(opt_, "test"));
+        HC_CHECK(e.data->labelled(), s, ": zero-shot evaluation needs a labelled dataset");
+        e.classes = opt_.classes_file.empty() ? e.data->class_names() : load_class_names(opt_.classes_file);
+        e.templates = templates_for(opt_, *e.data);
+        std::string what = e.data->describe();
+        if (what.find(" classes)") == std::string::npos) what += cat(" (", e.classes.size(), " classes)");  // not said yet
+        std::fprintf(stderr, "eval data: %s\n", what.c_str());
+        evals_.push_back(std::move(e));
+      }
+  }
+
+  // The configuration, tokenizer and step of the checkpoint to resume from (weights come later).
+  void read_resume_info() {
+    if (!opt_.resume.empty()) resume_ = std::make_unique<Checkpoint>(read_checkpoint_info(opt_.resume));
+  }
+
+  // The checkpoint's tokenizer when resuming, a given file, or one trained on the training captions.
+  void make_tokenizer() {
+    if (resume_) {
+      tok_ = resume_->tokenizer;
+      return;
     }
-
-  // Tokenizer and model configuration (taken from the checkpoint when resuming).
-  std::unique_ptr<Checkpoint> resume;
-  if (!opt.resume.empty()) resume = std::make_unique<Checkpoint>(read_checkpoint_info(opt.resume));
-  Tokenizer tok;
-  if (resume) {
-    tok = resume->tokenizer;
-  } else if (!opt.tokenizer_file.empty()) {
-    tok = Tokenizer::load(opt.tokenizer_file);
-  } else {
+    if (!opt_.tokenizer_file.empty()) {
+      tok_ = Tokenizer::load(opt_.tokenizer_file);
+      return;
+    }
     std::vector<std::string> captions;
-    if (train->labelled()) {
-      for (const std::string& c : train->class_names())
-        for (const std::string& t : train_templates) captions.push_back(fill_template(t, c));
+    if (train_->labelled()) {
+      for (const std::string& c : train_->class_names())
+        for (const std::string& t : train_templates_) captions.push_back(fill_template(t, c));
     } else {
-      size_t n = std::min<size_t>(train->size(), static_cast<size_t>(opt.tokenizer_captions));
-      for (size_t i = 0; i < n; ++i) captions.push_back(train->caption(i));
+      size_t n = std::min<size_t>(train_->size(), static_cast<size_t>(opt_.tokenizer_captions));
+      for (size_t i = 0; i < n; ++i) captions.push_back(train_->caption(i));
     }
     auto t0 = Clock::now();
-    tok = Tokenizer::train(captions, static_cast<int32_t>(opt.vocab));
-    std::fprintf(stderr, "tokenizer: %d tokens from %zu captions (%.1fs)\n", tok.vocab_size(), captions.size(),
+    tok_ = Tokenizer::train(captions, static_cast<int32_t>(opt_.vocab));
+    std::fprintf(stderr, "tokenizer: %d tokens from %zu captions (%.1fs)\n", tok_.vocab_size(), captions.size(),
                  std::chrono::duration<double>(Clock::now() - t0).count());
   }
-  ModelConfig cfg;
-  cfg.image = image_preset(opt.image);
-  cfg.text = text_preset(opt.text);
-  if (opt.hyper == "none") {
-    cfg.mode = Mode::Baseline;
-    HC_CHECK(opt.mode.empty() || opt.mode == "baseline", "--hyper none means --mode baseline");
-  } else {
-    cfg.hyper = hyper_preset(opt.hyper);
-    cfg.mode = parse_mode(opt.mode.empty() ? "hyper" : opt.mode);
-    HC_CHECK(cfg.mode != Mode::Baseline, "--mode baseline needs --hyper none");
+
+  // The model configuration from the options, the model initialised from the seed, and AdamW.
+  void build_model() {
+    cfg_.image = image_preset(opt_.image);
+    cfg_.text = text_preset(opt_.text);
+    if (opt_.hyper == "none") {
+      cfg_.mode = Mode::Baseline;
+      HC_CHECK(opt_.mode.empty() || opt_.mode == "baseline", "--hyper none means --mode baseline");
+    } else {
+      cfg_.hyper = hyper_preset(opt_.hyper);
+      cfg_.mode = parse_mode(opt_.mode.empty() ? "hyper" : opt_.mode);
+      HC_CHECK(cfg_.mode != Mode::Baseline, "--mode baseline needs --hyper none");
+    }
+    if (opt_.image_size > 0) cfg_.image.image_size = opt_.image_size;
+    if (opt_.context > 0) cfg_.text.context = opt_.context;
+    cfg_.embed = opt_.embed > 0 ? opt_.embed : (opt_.image.find("nano") != std::string::npos ? 128 : 512);
+    cfg_.vocab = tok_.vocab_size();
+    cfg_.set_size = opt_.set_size;
+    cfg_.generated = opt_.generated;
+    cfg_.num_tokens = opt_.num_tokens;
+    HC_CHECK(cfg_.set_size == 0 || opt_.batch % cfg_.set_size == 0, "--batch ", opt_.batch,
+             " is not divisible by --set-size ", cfg_.set_size);
+
+    model_ = std::make_unique<HyperClip>(cfg_);
+    model_->init_parameters(opt_.seed);
+    model_->to(device_);  // before the optimiser, whose state lives beside the parameters
+    AdamWConfig ac;
+    ac.lr = opt_.lr;
+    ac.weight_decay = opt_.wd;
+    ac.hyper_lr_scale = opt_.hyper_lr_scale;
+    optim_ = std::make_unique<AdamW>(model_->named_parameters(), ac);
   }
-  if (opt.image_size > 0) cfg.image.image_size = opt.image_size;
-  if (opt.context > 0) cfg.text.context = opt.context;
-  cfg.embed = opt.embed > 0 ? opt.embed : (opt.image.find("nano") != std::string::npos ? 128 : 512);
-  cfg.vocab = tok.vocab_size();
-  cfg.set_size = opt.set_size;
-  cfg.generated = opt.generated;
-  cfg.num_tokens = opt.num_tokens;
-  HC_CHECK(cfg.set_size == 0 || opt.batch % cfg.set_size == 0, "--batch ", opt.batch,
-           " is not divisible by --set-size ", cfg.set_size);
 
-  HyperClip model(cfg);
-  model.init_parameters(opt.seed);
-  model.to(device);  // before the optimiser, whose state lives beside the parameters
-  AdamWConfig ac;
-  ac.lr = opt.lr;
-  ac.weight_decay = opt.wd;
-  ac.hyper_lr_scale = opt.hyper_lr_scale;
-  AdamW optim(model.named_parameters(), ac);
-
-  LoaderOptions lo;
-  lo.batch = opt.batch;
-  lo.image_size = static_cast<int>(cfg.image.image_size);
-  lo.seed = opt.seed;
-  lo.augment = opt.augment;
-  lo.workers = opt.workers;
-  lo.skip_corrupt = !opt.fail_on_corrupt;
-  lo.caption_templates = train_templates;
-  Loader loader(*train, lo);
-  int64_t per_epoch = loader.batches_per_epoch();
-  int64_t total = opt.steps > 0 ? opt.steps : opt.epochs * per_epoch;
-  int64_t warmup = opt.warmup >= 0 ? opt.warmup : std::min<int64_t>(500, total / 10);
-
-  int64_t step = 0;
-  if (resume) {
-    std::string diff = config_differences(resume->config, cfg);
-    HC_CHECK(diff.empty(), opt.resume, ": checkpoint of another configuration (checkpoint vs this run: ", diff, ")");
-    load_checkpoint_weights(opt.resume, model, &optim);
-    step = resume->state.step;
-    HC_CHECK(step <= total, opt.resume, ": checkpoint is at step ", step, ", beyond this run's ", total, " steps");
-    std::fprintf(stderr, "resumed from %s at step %lld\n", opt.resume.c_str(), (long long)step);
+  // The batch loader and the schedule's length in steps.
+  void make_loader() {
+    LoaderOptions lo;
+    lo.batch = opt_.batch;
+    lo.image_size = static_cast<int>(cfg_.image.image_size);
+    lo.seed = opt_.seed;
+    lo.augment = opt_.augment;
+    lo.workers = opt_.workers;
+    lo.skip_corrupt = !opt_.fail_on_corrupt;
+    lo.caption_templates = train_templates_;
+    loader_ = std::make_unique<Loader>(*train_, lo);
+    per_epoch_ = loader_->batches_per_epoch();
+    total_ = opt_.steps > 0 ? opt_.steps : opt_.epochs * per_epoch_;
+    warmup_ = opt_.warmup >= 0 ? opt_.warmup : std::min<int64_t>(500, total_ / 10);
   }
-  std::fprintf(stderr, "model: %s + %s + %s, mode %s, %lld parameters; %lld steps (%lld per epoch), batch %lld, %d threads\n",
-               opt.image.c_str(), opt.text.c_str(), opt.hyper.c_str(), mode_name(cfg.mode),
-               (long long)model.parameter_count(), (long long)total, (long long)per_epoch, (long long)opt.batch,
-               omp_get_max_threads());
 
-  std::string metrics_path = opt.out_dir + "/metrics.jsonl";
-  std::ofstream metrics(metrics_path, resume ? std::ios::app : std::ios::trunc);
-  HC_CHECK(metrics, metrics_path, ": cannot write");
-  TrainState state;
-  state.total_steps = total;
-  state.args_json = options_json(opt).dump();
-  std::string last_good;
-  auto checkpoint = [&](int64_t at) {
-    state.step = at;
-    char name[64];
-    std::snprintf(name, sizeof name, "/step_%06lld.safetensors", (long long)at);
-    save_checkpoint(opt.out_dir + name, model, tok, &optim, state);
-    save_checkpoint(opt.out_dir + "/last.safetensors", model, tok, &optim, state);
-    last_good = opt.out_dir + "/last.safetensors";
-  };
-  auto evaluate = [&](int64_t at) {
-    for (EvalSet& e : evals) {
+  // Weights, optimiser state and step from the checkpoint, which must be of this configuration.
+  void restore_checkpoint() {
+    if (!resume_) return;
+    std::string diff = config_differences(resume_->config, cfg_);
+    HC_CHECK(diff.empty(), opt_.resume, ": checkpoint of another configuration (checkpoint vs this run: ", diff, ")");
+    load_checkpoint_weights(opt_.resume, *model_, optim_.get());
+    step_ = resume_->state.step;
+    HC_CHECK(step_ <= total_, opt_.resume, ": checkpoint is at step ", step_, ", beyond this run's ", total_, " steps");
+    std::fprintf(stderr, "resumed from %s at step %lld\n", opt_.resume.c_str(), (long long)step_);
+  }
+
+  void print_summary() const {
+    std::fprintf(stderr,
+                 "model: %s + %s + %s, mode %s, %lld parameters; %lld steps (%lld per epoch), batch %lld, %d threads\n",
+                 opt_.image.c_str(), opt_.text.c_str(), opt_.hyper.c_str(), mode_name(cfg_.mode),
+                 (long long)model_->parameter_count(), (long long)total_, (long long)per_epoch_,
+                 (long long)opt_.batch, omp_get_max_threads());
+  }
+
+  // metrics.jsonl, continued when resuming.
+  void open_metrics() {
+    std::string path = opt_.out_dir + "/metrics.jsonl";
+    metrics_.open(path, resume_ ? std::ios::app : std::ios::trunc);
+    HC_CHECK(metrics_, path, ": cannot write");
+    state_.total_steps = total_;
+    state_.args_json = options_json(opt_).dump();
+  }
+
+  // The next batch of the schedule with at least 2 usable samples (whole sets with --set-size),
+  // on the device and tokenised; false when this step's batch had too few and is skipped.
+  bool next_batch(int64_t& n) {
+    int64_t epoch = step_ / per_epoch_, b = step_ % per_epoch_;
+    if (epoch != loaded_epoch_) {
+      loader_->start(epoch, b);
+      loaded_epoch_ = epoch;
+    }
+    HC_CHECK(loader_->next(batch_), "loader ended early at step ", step_);
+    skipped_total_ += batch_.skipped;
+    for (const std::string& s : batch_.skipped_sources) std::fprintf(stderr, "skipped corrupt sample: %s\n", s.c_str());
+    n = batch_.images.defined() ? batch_.images.size(0) : 0;
+    if (cfg_.set_size > 0) n -= n % cfg_.set_size;  // keep whole sets when images were skipped
+    if (n < 2) {
+      std::fprintf(stderr, "step %lld: fewer than 2 usable samples, batch skipped\n", (long long)step_);
+      return false;
+    }
+    images_ = n == batch_.images.size(0) ? batch_.images : slice(batch_.images, 0, 0, n);
+    images_ = images_.to(device_);  // the loader fills host memory
+    batch_.captions.resize(n);
+    tokenize_batch(tok_, batch_.captions, cfg_.text.context, tokens_, eot_);
+    tokens_ = tokens_.to(device_);
+    eot_ = eot_.to(device_);
+    return true;
+  }
+
+  // The metrics line of a step, and the progress line every --log-every steps.
+  void log_step(const StepResult& r, double lr, int64_t n, double seconds) {
+    window_images_ += n;
+    window_seconds_ += seconds;
+    metrics_ << json{{"step", step_}, {"epoch", (step_ - 1) / per_epoch_}, {"loss", r.loss}, {"lr", lr},
+                     {"images_per_s", n / seconds}, {"grad_norm", r.grad_norm},
+                     {"logit_scale", model_->logit_scale.item()}, {"logit_bias", model_->logit_bias.item()},
+                     {"skipped", batch_.skipped}}.dump()
+             << "\n";
+    if (step_ % opt_.log_every == 0 || step_ == total_ || step_ == first_ + 1) {
+      double elapsed = std::chrono::duration<double>(Clock::now() - t_start_).count();
+      double eta = elapsed / (step_ - first_) * (total_ - step_);
+      std::fprintf(stderr, "step %lld/%lld  epoch %lld  loss %.4f  lr %.2e  %.1f img/s  elapsed %s  ETA %s\n",
+                   (long long)step_, (long long)total_, (long long)((step_ - 1) / per_epoch_), r.loss, lr,
+                   window_images_ / window_seconds_, format_duration(elapsed).c_str(), format_duration(eta).c_str());
+      window_images_ = window_seconds_ = 0;
+      metrics_.flush();
+    }
+  }
+
+  // Zero-shot evaluation of every evaluation set, into metrics.jsonl and the progress output.
+  void evaluate() {
+    for (EvalSet& e : evals_) {
       ZeroShotOptions zo;
-      zo.workers = opt.workers;
-      zo.max_samples = opt.eval_samples;
+      zo.workers = opt_.workers;
+      zo.max_samples = opt_.eval_samples;
       auto t0 = Clock::now();
-      ZeroShotResult r = zero_shot_eval(model, tok, *e.data, e.classes, e.templates, zo);
-      metrics << json{{"eval", e.name}, {"step", at}, {"top1", r.top1}, {"top5", r.top5},
-                      {"mean_class_top1", r.mean_class_top1}, {"majority", r.majority}, {"n", r.n}}.dump() << "\n";
+      ZeroShotResult r = zero_shot_eval(*model_, tok_, *e.data, e.classes, e.templates, zo);
+      metrics_ << json{{"eval", e.name}, {"step", step_}, {"top1", r.top1}, {"top5", r.top5},
+                       {"mean_class_top1", r.mean_class_top1}, {"majority", r.majority}, {"n", r.n}}.dump() << "\n";
       std::fprintf(stderr, "eval %-24s step %lld  top1 %.4f  top5 %.4f  n %lld  (%.1fs)\n", e.name.c_str(),
-                   (long long)at, r.top1, r.top5, (long long)r.n,
+                   (long long)step_, r.top1, r.top5, (long long)r.n,
                    std::chrono::duration<double>(Clock::now() - t0).count());
     }
-    metrics.flush();
-  };
-
-  auto t_start = Clock::now();
-  int64_t first = step, skipped_total = 0;
-  double window_images = 0, window_seconds = 0;
-  Batch batch;
-  int64_t loaded_epoch = -1;
-  while (step < total) {
-    int64_t epoch = step / per_epoch, b = step % per_epoch;
-    if (epoch != loaded_epoch) {
-      loader.start(epoch, b);
-      loaded_epoch = epoch;
-    }
-    auto t0 = Clock::now();
-    HC_CHECK(loader.next(batch), "loader ended early at step ", step);
-    skipped_total += batch.skipped;
-    for (const std::string& s : batch.skipped_sources) std::fprintf(stderr, "skipped corrupt sample: %s\n", s.c_str());
-    int64_t n = batch.images.defined() ? batch.images.size(0) : 0;
-    if (cfg.set_size > 0) n -= n % cfg.set_size;  // keep whole sets when images were skipped
-    if (n < 2) {
-      std::fprintf(stderr, "step %lld: fewer than 2 usable samples, batch skipped\n", (long long)step);
-      ++step;
-      continue;
-    }
-    Tensor images = n == batch.images.size(0) ? batch.images : slice(batch.images, 0, 0, n);
-    images = images.to(device);  // the loader fills host memory
-    batch.captions.resize(n);
-    Tensor tokens, eot;
-    tokenize_batch(tok, batch.captions, cfg.text.context, tokens, eot);
-    tokens = tokens.to(device);
-    eot = eot.to(device);
-    double lr = lr_at(step, opt.lr, warmup, total);
-    StepResult r;
-    try {
-      r = train_step(model, optim, images, tokens, eot, lr, opt.clip);
-    } catch (const NonFiniteLoss& e) {
-      std::fprintf(stderr, "training stopped at step %lld: %s. %s\n", (long long)step, e.what(),
-                   last_good.empty() ? (resume ? ("the checkpoint " + opt.resume + " is intact").c_str()
-                                               : "no checkpoint was written yet")
-                                     : ("the last good checkpoint " + last_good + " is intact").c_str());
-      metrics << json{{"step", step}, {"error", e.what()}}.dump() << "\n";
-      return 3;
-    }
-    ++step;
-    double dt = std::chrono::duration<double>(Clock::now() - t0).count();
-    window_images += n;
-    window_seconds += dt;
-    double ips = n / dt;
-    metrics << json{{"step", step}, {"epoch", epoch}, {"loss", r.loss}, {"lr", lr}, {"images_per_s", ips},
-                    {"grad_norm", r.grad_norm}, {"logit_scale", model.logit_scale.item()},
-                    {"logit_bias", model.logit_bias.item()}, {"skipped", batch.skipped}}.dump() << "\n";
-    if (step % opt.log_every == 0 || step == total || step == first + 1) {
-      double elapsed = std::chrono::duration<double>(Clock::now() - t_start).count();
-      double eta = elapsed / (step - first) * (total - step);
-      std::fprintf(stderr, "step %lld/%lld  epoch %lld  loss %.4f  lr %.2e  %.1f img/s  elapsed %s  ETA %s\n",
-                   (long long)step, (long long)total, (long long)epoch, r.loss, lr, window_images / window_seconds,
-                   format_duration(elapsed).c_str(), format_duration(eta).c_str());
-      window_images = window_seconds = 0;
-      metrics.flush();
-    }
-    if (opt.eval_every > 0 && step % opt.eval_every == 0 && step != total) evaluate(step);
-    if (opt.ckpt_every > 0 && step % opt.ckpt_every == 0 && step != total) checkpoint(step);
+    metrics_.flush();
   }
-  checkpoint(step);
-  if (!evals.empty()) evaluate(step);
-  if (skipped_total) std::fprintf(stderr, "%lld corrupt samples were skipped\n", (long long)skipped_total);
-  std::fprintf(stderr, "done: %lld steps in %s; checkpoint %s/last.safetensors\n", (long long)(step - first),
-               format_duration(std::chrono::duration<double>(Clock::now() - t_start).count()).c_str(),
-               opt.out_dir.c_str());
-  return 0;
-}
+
+  // DIR/step_NNNNNN.safetensors and DIR/last.safetensors, each written atomically.
+  void checkpoint() {
+    state_.step = step_;
+    char name[64];
+    std::snprintf(name, sizeof name, "/step_%06lld.safetensors", (long long)step_);
+    save_checkpoint(opt_.out_dir + name, *model_, tok_, optim_.get(), state_);
+    save_checkpoint(opt_.out_dir + "/last.safetensors", *model_, tok_, optim_.get(), state_);
+    last_good_ = opt_.out_dir + "/last.safetensors";
+  }
+
+  // A non-finite loss stops the run with exit status 3; the last checkpoint is left intact.
+  int stop_on_non_finite(const NonFiniteLoss& e) {
+    std::string intact = !last_good_.empty() ? "the last good checkpoint " + last_good_ + " is intact"
+                         : resume_           ? "the checkpoint " + opt_.resume + " is intact"
+                                             : std::string("no checkpoint was written yet");
+    std::fprintf(stderr, "training stopped at step %lld: %s. %s\n", (long long)step_, e.what(), intact.c_str());
+    metrics_ << json{{"step", step_}, {"error", e.what()}}.dump() << "\n";
+    return 3;
+  }
+
+  int train_loop() {
+    t_start_ = Clock::now();
+    first_ = step_;
+    while (step_ < total_) {
+      auto t0 = Clock::now();
+      int64_t n = 0;
+      if (!next_batch(n)) {
+        ++step_;
+        continue;
+      }
+      double lr = lr_at(step_, opt_.lr, warmup_, total_);
+      StepResult r;
+      try {
+        r = train_step(*model_, *optim_, images_, tokens_, eot_, lr, opt_.clip);
+      } catch (const NonFiniteLoss& e) {
+        return stop_on_non_finite(e);
+      }
+      ++step_;
+      log_step(r, lr, n, std::chrono::duration<double>(Clock::now() - t0).count());
+      if (opt_.eval_every > 0 && step_ % opt_.eval_every == 0 && step_ != total_) evaluate();
+      if (opt_.ckpt_every > 0 && step_ % opt_.ckpt_every == 0 && step_ != total_) checkpoint();
+    }
+    checkpoint();
+    if (!evals_.empty()) evaluate();
+    if (skipped_total_) std::fprintf(stderr, "%lld corrupt samples were skipped\n", (long long)skipped_total_);
+    std::fprintf(stderr, "done: %lld steps in %s; checkpoint %s/last.safetensors\n", (long long)(step_ - first_),
+                 format_duration(std::chrono::duration<double>(Clock::now() - t_start_).count()).c_str(),
+                 opt_.out_dir.c_str());
+    return 0;
+  }
+
+  const TrainOptions opt_;
+  Device device_ = Device::CPU;
+  // Data.
+  std::unique_ptr<Dataset> train_;
+  std::vector<std::string> train_templates_;
+  std::vector<EvalSet> evals_;
+  // Model and optimiser.
+  std::unique_ptr<Checkpoint> resume_;
+  Tokenizer tok_;
+  ModelConfig cfg_;
+  std::unique_ptr<HyperClip> model_;
+  std::unique_ptr<AdamW> optim_;
+  // Schedule.
+  std::unique_ptr<Loader> loader_;
+  int64_t per_epoch_ = 0, total_ = 0, warmup_ = 0, step_ = 0, first_ = 0, loaded_epoch_ = -1;
+  // The current batch.
+  Batch batch_;
+  Tensor images_, tokens_, eot_;
+  // Output.
+  std::ofstream metrics_;
+  TrainState state_;
+  std::string last_good_;
+  Clock::time_point t_start_;
+  double window_images_ = 0, window_seconds_ = 0;
+  int64_t skipped_total_ = 0;
+};
+
+int run_train(const TrainOptions& opt) { return Trainer(opt).run(); }
 
 }  // namespace hc
