@@ -124,6 +124,13 @@ bench-classify: $(BUILD)/bench_classifier
 	OMP_NUM_THREADS=$(BENCH_THREADS) ./$(BUILD)/bench_classifier --threads $(BENCH_THREADS)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=$(BENCH_THREADS) /usr/bin/python3 bench/torch_classifier.py --threads $(BENCH_THREADS)
 
+# Per-op timing, the op registry's perf mode (tests/op_registry.h): every large case forward and
+# backward in float32 on each backend present, one JSON line per case and backend.
+.PHONY: bench-ops
+bench-ops: $(BUILD)/test_hyperclip
+	@OMP_NUM_THREADS=$(BENCH_THREADS) ./$(BUILD)/test_hyperclip --no-skip -tc='*perf: time per backend*' \
+	  | grep '^{'
+
 # Training throughput against PyTorch (SPEC §4 CPU configurations, same thread count, one run):
 # each configuration in its own process (each measures its own peak memory), JSON lines into
 # $(BUILD)/bench.jsonl, then the ratios. Both sides run without the OPENBLAS_* pins (PyTorch's

@@ -20,6 +20,44 @@ std::vector<OpCase> all_op_cases() {
   return out;
 }
 
+std::vector<OpCase> op_cases_in(unsigned mode) {
+  std::vector<OpCase> out;
+  for (OpCase& c : all_op_cases())
+    if (c.modes & mode) out.push_back(std::move(c));
+  return out;
+}
+
+std::vector<Tensor> case_inputs(const OpCase& c, Device device, DType dtype) {
+  std::vector<Tensor> in;
+  for (const Tensor& t : c.inputs) {
+    Tensor u = is_floating(t.dtype()) ? t.detach().to(dtype) : t.detach();
+    u = u.to(device);
+    if (u.same(t)) u = t.detach();  // no conversion happened: a tensor of its own all the same
+    if (t.requires_grad()) u.set_requires_grad(true);
+    in.push_back(u);
+  }
+  return in;
+}
+
+CaseRun run_case(const OpCase& c, Device device, DType dtype) {
+  current_tape().clear();
+  std::vector<Tensor> in = case_inputs(c, device, dtype);
+  Tensor y = c.fn(in);
+  CaseRun r;
+  r.y = y.to_vector();
+  bool any_grad = false;
+  for (const Tensor& t : in) any_grad = any_grad || t.requires_grad();
+  if (!any_grad) return r;
+  y.backward(randn(y.shape(), 12345).to(dtype).to(device));
+  for (const Tensor& t : in) {
+    if (!t.requires_grad()) continue;
+    HC_CHECK(t.grad().defined(), c.name, ": no gradient reached an input on ", device_name(device));
+    r.grads.push_back(t.grad().to_vector());
+  }
+  current_tape().clear();
+  return r;
+}
+
 Tensor randn(const Shape& shape, uint64_t seed, double std) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> dist(0.0, std);
@@ -52,6 +90,13 @@ double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b) 
   HC_CHECK(a.size() == b.size(), "max_abs_diff: sizes ", a.size(), " and ", b.size());
   double m = 0;
   for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+  return m;
+}
+
+double max_rel_diff(const std::vector<double>& a, const std::vector<double>& b) {
+  HC_CHECK(a.size() == b.size(), "max_rel_diff: sizes ", a.size(), " and ", b.size());
+  double m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]) / (1 + std::fabs(b[i])));
   return m;
 }
 

@@ -26,6 +26,13 @@ static std::vector<OpCase> attention_cases() {
                      Tensor o = reshape(permute(attention(q, k, v, true), {0, 2, 1, 3}), {2, 4, 6});
                      return linear(o, in[2]);
                    }});
+  for (OpCase& c : cases) c.cuda_bf16 = kBf16Product;
+  // Large, CUDA against the CPU: causal attention at the text tower's context.
+  OpCase big{"attention/large_causal_2x3x77x64",
+             {param({2, 3, 77, 64}, 1620), param({2, 3, 77, 64}, 1621), param({2, 3, 77, 64}, 1622)},
+             [](const std::vector<Tensor>& in) { return attention(in[0], in[1], in[2], true); }};
+  big.modes = kCudaFp32 | kPerf;
+  cases.push_back(big);
   return cases;
 }
 HC_REGISTER_OP_CASES(attention_cases);

@@ -41,6 +41,19 @@ static std::vector<OpCase> batch_norm_cases() {
                      Tensor g = add(in[1], slice(p, 1, 0, 3)), b = add(in[2], slice(p, 1, 3, 6));
                      return bn_train({in[0], g, b}, sets);
                    }});
+  for (OpCase& c : cases)
+    if (c.name.find("generated") != std::string::npos) c.cuda_bf16 = kBf16Product;
+  // Large, CUDA against the CPU: per-set batch norm over 17x17 planes.
+  OpCase big{"batch_norm/large_per_set_8x40x17x17",
+             {param({8, 40, 17, 17}, 1320, 3.0), param({3, 40}, 1321), param({3, 40}, 1322),
+              Tensor::from_ints({0, 1, 2, 0, 1, 2, 0, 1}, {8})},
+             [](const std::vector<Tensor>& in) {
+               Tensor rm = Tensor::zeros({40}, in[0].dtype(), in[0].device());
+               Tensor rv = Tensor::ones({40}, in[0].dtype(), in[0].device());
+               return batch_norm(in[0], in[1], in[2], rm, rv, true, 0.1, 1e-5, in[3]);
+             }};
+  big.modes = kCudaFp32 | kPerf;
+  cases.push_back(big);
   return cases;
 }
 HC_REGISTER_OP_CASES(batch_norm_cases);

@@ -41,6 +41,43 @@ static std::vector<OpCase> conv2d_cases() {
   }
   cases.push_back({"global_avg_pool/2x3x4x5", {param({2, 3, 4, 5}, 1290)},
                    [](const std::vector<Tensor>& in) { return global_avg_pool(in[0]); }});
+  for (OpCase& c : cases)
+    if (c.name.rfind("conv2d/", 0) == 0 && c.name.find("depthwise") == std::string::npos)
+      c.cuda_bf16 = kBf16Product;  // dense convolutions take bf16 inputs; depthwise stays float32
+  // Large, fast against reference: the direct depthwise kernels (taps outside, a vectorised row
+  // inside) against one output at a time with every tap tested against the padding. Odd and even
+  // sizes, both strides, padding of k/2 and none. Forward: the same sums in the same order, so equal
+  // up to the compiler's choice of where to fuse a multiply-add (FMA under -march=native): within a
+  // rounding of each of the k*k + 1 terms. Backward: the same terms in another order; dx sums at
+  // most k*k products in the element type (float32: a few 1e-7 relative), dw and db sum in double.
+  struct Dw { int64_t N, C, H, W, k; int stride, pad; };
+  const Dw dws[] = {{4, 6, 13, 11, 3, 1, 1}, {3, 5, 17, 16, 5, 2, 2}, {2, 7, 9, 12, 3, 2, 1},
+                    {2, 4, 10, 9, 3, 1, 0}, {8, 16, 16, 16, 5, 1, 2}};
+  uint64_t dw_seed = 1250;
+  for (const Dw& d : dws) {
+    OpCase c{"conv2d/large_depthwise_" + std::to_string(d.H) + "x" + std::to_string(d.W) + "_k" + std::to_string(d.k) +
+                 "_s" + std::to_string(d.stride) + "_p" + std::to_string(d.pad),
+             {uniform({d.N, d.C, d.H, d.W}, dw_seed, -1, 1).set_requires_grad(true),
+              uniform({d.C, 1, d.k, d.k}, dw_seed + 1, -1, 1).set_requires_grad(true),
+              uniform({d.C}, dw_seed + 2, -1, 1).set_requires_grad(true)},
+             [s = d.stride, p = d.pad, g = d.C](const std::vector<Tensor>& in) {
+               return conv2d(in[0], in[1], in[2], s, p, static_cast<int>(g));
+             }};
+    dw_seed += 3;
+    c.modes = kFastVsReference | kPerf;
+    c.fast_forward = {1e-14, 1e-6};
+    c.fast_grad = {1e-13, 1e-6};
+    cases.push_back(c);
+  }
+  // Large, CUDA against the CPU: a dense strided convolution (cuDNN) and a depthwise one (own kernel).
+  OpCase dense{"conv2d/large_3x3_s2_8x24x33x33", {param({8, 24, 33, 33}, 1270), param({40, 24, 3, 3}, 1271, 0.2), param({40}, 1272)},
+               [](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], in[2], 2, 1); }};
+  OpCase dw{"conv2d/large_depthwise_5x5_s2_8x48x29x29", {param({8, 48, 29, 29}, 1273), param({48, 1, 5, 5}, 1274, 0.2), param({48}, 1275)},
+            [](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], in[2], 2, 2, 48); }};
+  for (OpCase* c : {&dense, &dw}) {
+    c->modes = kCudaFp32 | kPerf;
+    cases.push_back(*c);
+  }
   return cases;
 }
 HC_REGISTER_OP_CASES(conv2d_cases);

@@ -99,6 +99,7 @@ static std::vector<OpCase> hyper_pipeline_cases() {
     return siglip_loss(img, e, in[13], in[14]);
   };
   cases.push_back(vit);
+  for (OpCase& c : cases) c.cuda_bf16 = kBf16Chain;
   return cases;
 }
 HC_REGISTER_OP_CASES(hyper_pipeline_cases);

@@ -24,6 +24,29 @@ static std::vector<OpCase> layer_norm_cases() {
                      Tensor g = add(in[1], slice(p, 1, 0, 4)), b = add(in[2], slice(p, 1, 4, 8));
                      return layer_norm(in[0], g, b, 1e-5, as_like(sets, in[0]));
                    }});
+  for (OpCase& c : cases)
+    if (c.name.find("generated") != std::string::npos) c.cuda_bf16 = kBf16Product;
+  // Large, fast against reference: layer_norm_backward's column tiles against the column-by-column
+  // reference: the same sums in the same order, equal to the last bit. D is not a multiple of the
+  // tile width; two sets.
+  {
+    int64_t N = 16, T = 40, D = 70, S = 2;
+    std::vector<int32_t> idx(N);
+    for (int64_t i = 0; i < N; ++i) idx[i] = static_cast<int32_t>(i % S);
+    OpCase c{"layer_norm/large_tiles_16x40x70_S2",
+             {uniform({N, T, D}, 1410, -1, 1).set_requires_grad(true), uniform({S, D}, 1411, -1, 1).set_requires_grad(true),
+              uniform({S, D}, 1412, -1, 1).set_requires_grad(true), Tensor::from_ints(idx, {N})},
+             [](const std::vector<Tensor>& in) { return layer_norm(in[0], in[1], in[2], 1e-5, in[3]); }};
+    c.modes = kFastVsReference;
+    cases.push_back(c);  // fast_forward and fast_grad stay {0, 0}: bit for bit
+  }
+  // Large, CUDA against the CPU: per-set rows of 300 (multi-warp rows).
+  OpCase big{"layer_norm/large_per_set_8x50x300",
+             {param({8, 50, 300}, 1413), param({3, 300}, 1414), param({3, 300}, 1415),
+              Tensor::from_ints({0, 1, 2, 0, 1, 2, 0, 1}, {8})},
+             [](const std::vector<Tensor>& in) { return layer_norm(in[0], in[1], in[2], 1e-5, in[3]); }};
+  big.modes = kCudaFp32 | kPerf;
+  cases.push_back(big);
   return cases;
 }
 HC_REGISTER_OP_CASES(layer_norm_cases);

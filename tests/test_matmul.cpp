@@ -1,6 +1,8 @@
 // matmul (with transposes and batches) and linear.
 #include <doctest/doctest.h>
 
+#include <array>
+
 #include "ops/ops.h"
 #include "tests/op_registry.h"
 
@@ -27,6 +29,37 @@ static std::vector<OpCase> matmul_cases() {
                    [](const std::vector<Tensor>& in) { return linear(in[0], in[1], in[2]); }});
   cases.push_back({"linear/no_bias", {param({3, 4}, 653), param({2, 4}, 654)},
                    [](const std::vector<Tensor>& in) { return linear(in[0], in[1]); }});
+  for (OpCase& c : cases) c.cuda_bf16 = kBf16Product;
+  // Large, fast against reference: the kernel itself (alpha 1.5, beta 0 and 0.5 over a random
+  // out), one product split over threads (tall, wide, odd sizes) and a batch of large products.
+  // Sums of K <= 200 products of values in [-1, 1]: float32 accumulation error is below
+  // K * 2^-24 * |terms| ~ 1e-5 of the sum's scale; float64 far below 1e-12.
+  const std::array<int64_t, 4> shapes[] = {{1, 300, 70, 200}, {1, 40, 333, 150}, {2, 130, 130, 65}};  // B, M, N, K
+  uint64_t big_seed = 660;
+  for (auto [Bn, M, N, K] : shapes)
+    for (int ta = 0; ta < 2; ++ta)
+      for (int tb = 0; tb < 2; ++tb)
+        for (double beta : {0.0, 0.5}) {
+          OpCase c{"matmul/large_kernel_" + std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K) +
+                       "_t" + std::to_string(ta) + std::to_string(tb) + (beta != 0 ? "_beta" : ""),
+                   {uniform(ta ? Shape{Bn, K, M} : Shape{Bn, M, K}, big_seed, -1, 1),
+                    uniform(tb ? Shape{Bn, N, K} : Shape{Bn, K, N}, big_seed + 1, -1, 1),
+                    uniform({Bn, M, N}, big_seed + 2, -1, 1)},
+                   [ta, tb, beta](const std::vector<Tensor>& in) {
+                     Tensor out = in[2].clone();
+                     in[0].backend().matmul(in[0], ta, in[1], tb, 1.5, beta, out);
+                     return out;
+                   }};
+          big_seed += 3;
+          c.modes = kFastVsReference;
+          c.fast_forward = {1e-12, 2e-5};
+          cases.push_back(c);
+        }
+  // Large, CUDA against the CPU: a big GEMM with a shared right-hand matrix.
+  OpCase big{"matmul/large_8x67x130_at_130x45", {param({8, 67, 130}, 690), param({130, 45}, 691)},
+             [](const std::vector<Tensor>& in) { return matmul(in[0], in[1]); }};
+  big.modes = kCudaFp32 | kPerf;
+  cases.push_back(big);
   return cases;
 }
 HC_REGISTER_OP_CASES(matmul_cases);

@@ -1,15 +1,37 @@
-// Runs every registered op case (tests/op_registry.h) in each mode.
+// Runs every registered op case (tests/op_registry.h) in the modes that need no GPU: the gradient
+// check, the CPU's fast kernels against their references, and (on request) the timing.
+// The CUDA modes are in test_cuda_ops.cpp.
 #include <doctest/doctest.h>
+#include <omp.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 
+#include <nlohmann/json.hpp>
+
+#include "core/backend.h"
+#include "core/flops.h"
+#include "core/grad_mode.h"
+#include "core/tape.h"
+#include "ops/cpu/reference_cpu.h"
 #include "tests/op_registry.h"
 
 using namespace hc;
 using namespace hc::test;
 
-TEST_CASE("gradient check: every registered op case, float64, central differences") {
-  std::vector<OpCase> cases = all_op_cases();
+namespace {
+
+struct ThreadCount {
+  int saved = omp_get_max_threads();
+  explicit ThreadCount(int n) { omp_set_num_threads(n); }
+  ~ThreadCount() { omp_set_num_threads(saved); }
+};
+
+}  // namespace
+
+TEST_CASE("op registry, gradient check: every case, float64, central differences") {
+  std::vector<OpCase> cases = op_cases_in(kGradCheck);
   REQUIRE(cases.size() > 0);
   int checked = 0;
   double worst = 0;
@@ -29,4 +51,89 @@ TEST_CASE("gradient check: every registered op case, float64, central difference
   }
   std::printf("gradcheck: %zu cases, %d input gradients, worst rel_err %.2e\n", cases.size(),
               checked, worst);
+}
+
+TEST_CASE("op registry, fast vs reference: the CPU's fast kernels agree with their references") {
+  // Two threads, so that the kernels that split one product or one reduction over threads do.
+  ThreadCount two(2);
+  std::vector<OpCase> cases = op_cases_in(kFastVsReference);
+  REQUIRE(cases.size() > 0);
+  int compared = 0;
+  for (const OpCase& c : cases) {
+    for (DType dt : {DType::F64, DType::F32}) {
+      std::string dtype = dtype_name(dt);
+      CAPTURE(c.name);
+      CAPTURE(dtype);
+      CaseRun fast = run_case(c, Device::CPU, dt), ref;
+      {
+        ReferenceKernels on(true);
+        ref = run_case(c, Device::CPU, dt);
+      }
+      double fwd_bound = dt == DType::F64 ? c.fast_forward.f64 : c.fast_forward.f32;
+      double grad_bound = dt == DType::F64 ? c.fast_grad.f64 : c.fast_grad.f32;
+      double fwd = max_rel_diff(fast.y, ref.y), grad = 0;
+      CHECK(fwd <= fwd_bound);
+      REQUIRE(fast.grads.size() == ref.grads.size());
+      for (size_t k = 0; k < fast.grads.size(); ++k) {
+        CAPTURE(k);
+        double g = max_rel_diff(fast.grads[k], ref.grads[k]);
+        CHECK(g <= grad_bound);
+        grad = std::max(grad, g);
+      }
+      std::printf("fast-vs-ref %-7s %-44s forward %.1e (bound %.0e)  grads %.1e (bound %.0e)\n", dtype.c_str(),
+                  c.name.c_str(), fwd, fwd_bound, grad, grad_bound);
+      ++compared;
+    }
+  }
+  std::printf("fast-vs-ref: %d case runs\n", compared);
+}
+
+// make bench-ops: forward + backward of every kPerf case in float32, on each backend present;
+// one JSON line per case and backend. A measurement, not a test: skipped unless asked for.
+TEST_CASE("op registry, perf: time per backend, FLOPs and bytes" * doctest::skip()) {
+  std::vector<Device> devices = {Device::CPU};
+  if (cuda_available()) devices.push_back(Device::CUDA);
+  for (const OpCase& c : op_cases_in(kPerf)) {
+    // Matrix-product FLOPs of the forward (core/flops.h; a backward pass holds twice as many) and
+    // the bytes of the inputs and the output.
+    double flops = 0, bytes = 0;
+    {
+      NoGradGuard ng;
+      FlopCount count;
+      std::vector<Tensor> in = case_inputs(c, Device::CPU, DType::F32);
+      Tensor y = c.fn(in);
+      flops = count.total();
+      for (const Tensor& t : in) bytes += t.numel() * dtype_size(t.dtype());
+      bytes += y.numel() * dtype_size(y.dtype());
+    }
+    for (Device d : devices) {
+      std::vector<Tensor> in = case_inputs(c, d, DType::F32);
+      bool backward = false;
+      for (const Tensor& t : in) backward = backward || t.requires_grad();
+      std::vector<double> ms;
+      for (int rep = 0; rep < 6; ++rep) {  // the first is a warm-up (allocations, cuDNN plans)
+        current_tape().clear();
+        for (const Tensor& t : in) t.zero_grad();
+        backend_for(d).synchronize();
+        auto t0 = std::chrono::steady_clock::now();
+        Tensor y = c.fn(in);
+        if (backward) y.backward(Tensor::ones(y.shape(), DType::F32, d));
+        backend_for(d).synchronize();
+        if (rep > 0) ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      }
+      current_tape().clear();
+      std::sort(ms.begin(), ms.end());
+      double total = (backward ? 3 : 1) * flops, median = ms[ms.size() / 2];
+      nlohmann::json j = {{"case", c.name},
+                          {"backend", device_name(d)},
+                          {"threads", omp_get_max_threads()},
+                          {"backward", backward},
+                          {"gflop", total / 1e9},
+                          {"mbytes", bytes / 1e6},
+                          {"ms_median", median},
+                          {"ms_min", ms.front()},
+                          {"gflop_per_s", total / 1e6 / median}};
+      std::printf("%s\n", j.dump().c_str());
+    }
+  }
 }

@@ -21,6 +21,32 @@ static std::vector<OpCase> reduce_cases() {
                    [](const std::vector<Tensor>& in) { return sum_all(in[0]); }});
   cases.push_back({"sum_to/broadcast_inverse", {param({2, 3, 4}, 405)},
                    [](const std::vector<Tensor>& in) { return sum_to(in[0], {3, 1}); }});
+  // Large: the blocked fast paths of reduce_sum against the one-accumulator reference. Both sum in
+  // double; only the blocked long sums add in another order, which moves the double result by far
+  // less than one output rounding (1e-12 relative). The backward (expand) has no fast path.
+  struct Big { const char* name; Shape x; std::vector<int64_t> dims; };
+  const Big bigs[] = {
+      {"sum/large_bias_grad_rows_512x300", {512, 300}, {0}},     // rows of [R, C], column tiles
+      {"sum/large_two_leading_8x64x700", {8, 64, 700}, {0, 1}},  // two leading reduced dims
+      {"sum/large_middle_4x96x50", {4, 96, 50}, {1}},            // middle dim
+      {"sum/large_short_runs_300x257", {300, 257}, {1}},         // short contiguous runs
+      {"sum/large_long_runs_3x100000", {3, 100000}, {1}},        // long runs: fixed blocks
+      {"sum/large_all_200001", {200001}, {0}},                   // sum_all
+      {"sum/large_not_one_run_6x5x7", {6, 5, 7}, {0, 2}},        // not one run: the reference itself
+  };
+  uint64_t big_seed = 410;
+  for (const Big& b : bigs) {
+    OpCase c{b.name, {uniform(b.x, big_seed++, -1, 1).set_requires_grad(true)},
+             [dims = b.dims](const std::vector<Tensor>& in) { return sum(in[0], dims, true); }};
+    c.modes = kFastVsReference;
+    c.fast_forward = {1e-12, 1e-12};
+    cases.push_back(c);
+  }
+  // Large, CUDA against the CPU: a reduction over non-adjacent dims on many blocks.
+  OpCase dims02{"sum/large_dims0_2_64x33x70", {param({64, 33, 70}, 420)},
+                [](const std::vector<Tensor>& in) { return sum(in[0], {0, 2}); }};
+  dims02.modes = kCudaFp32 | kPerf;
+  cases.push_back(dims02);
   return cases;
 }
 HC_REGISTER_OP_CASES(reduce_cases);

@@ -23,6 +23,15 @@ static std::vector<OpCase> siglip_loss_cases() {
                    [](const std::vector<Tensor>& in) {
                      return siglip_loss(l2_normalize(in[0]), l2_normalize(in[1]), in[2], in[3]);
                    }});
+  // Large, CUDA against the CPU: a training batch of 256 normalised embeddings.
+  OpCase big{"siglip_loss/large_256x64",
+             {l2_normalize(randn({256, 64}, 1720)).detach().set_requires_grad(true),
+              l2_normalize(randn({256, 64}, 1721)).detach().set_requires_grad(true),
+              Tensor::scalar(std::log(10.0), DType::F64).set_requires_grad(true),
+              Tensor::scalar(-10.0, DType::F64).set_requires_grad(true)},
+             [](const std::vector<Tensor>& in) { return siglip_loss(in[0], in[1], in[2], in[3]); }};
+  big.modes = kCudaFp32 | kPerf;
+  cases.push_back(big);
   return cases;
 }
 HC_REGISTER_OP_CASES(siglip_loss_cases);

@@ -13,6 +13,10 @@ static std::vector<OpCase> softmax_cases() {
   std::vector<OpCase> cases;
   cases.push_back({"softmax/3x5", {param({3, 5}, 1500, 2.0)}, [](const std::vector<Tensor>& in) { return softmax(in[0]); }});
   cases.push_back({"softmax/2x3x4", {param({2, 3, 4}, 1501)}, [](const std::vector<Tensor>& in) { return softmax(in[0]); }});
+  OpCase big{"softmax/large_100x1000", {param({100, 1000}, 1520, 5.0)},
+             [](const std::vector<Tensor>& in) { return softmax(in[0]); }};
+  big.modes = kCudaFp32 | kPerf;
+  cases.push_back(big);
   return cases;
 }
 HC_REGISTER_OP_CASES(softmax_cases);

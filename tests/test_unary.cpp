@@ -37,6 +37,24 @@ static std::vector<OpCase> unary_cases() {
                  return gelu(mul(silu(in[0]), sigmoid(in[0])));
                }};
   for (OpCase* c : {&lg, &sq, &sc, &as, &chain}) cases.push_back(*c);
+  // Large, fast against reference: the float32 transcendental activations through Eigen's
+  // vectorised exp and erf, within a few ulp of libm: |diff| <= 1e-6 (1 + |ref|), forward and
+  // backward; float64 takes the reference loop either way. Inputs over [-12, 12] (both saturated
+  // ends and the curved middle) plus exact special values.
+  int64_t n = 70001;
+  std::vector<double> v(n);
+  for (int64_t i = 0; i < n; ++i) v[i] = -12.0 + 24.0 * static_cast<double>(i) / static_cast<double>(n - 1);
+  v[0] = 0.0;
+  v[1] = -100.0;
+  v[2] = 100.0;
+  for (auto& op : {std::pair<const char*, Tensor (*)(const Tensor&)>{"gelu", gelu}, {"silu", silu}, {"sigmoid", sigmoid}}) {
+    auto f = op.second;
+    OpCase c{std::string(op.first) + "/large_70001", {Tensor::from_vector(v, {n}, DType::F64).set_requires_grad(true)},
+             [f](const std::vector<Tensor>& in) { return f(in[0]); }};
+    c.modes = kFastVsReference | kPerf;
+    c.fast_forward = c.fast_grad = {0, 1e-6};
+    cases.push_back(c);
+  }
   return cases;
 }
 HC_REGISTER_OP_CASES(unary_cases);

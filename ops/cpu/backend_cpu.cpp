@@ -1,8 +1,12 @@
 #include "ops/cpu/backend_cpu.h"
 
+#include <atomic>
+
 #include <cstdlib>
 #include <cstring>
 #include <new>
+
+#include "ops/cpu/reference_cpu.h"
 
 namespace hc {
 
@@ -34,6 +38,13 @@ void CpuBackend::copy_to_host(void* dst, const void* src, size_t bytes) {
 void CpuBackend::copy_on_device(void* dst, const void* src, size_t bytes) {
   if (bytes) std::memmove(dst, src, bytes);
 }
+
+static std::atomic<bool> g_reference_kernels{[] {
+  const char* v = std::getenv("HC_CPU_REFERENCE");
+  return v && std::string(v) == "1";
+}()};
+bool reference_kernels() { return g_reference_kernels.load(std::memory_order_relaxed); }
+void set_reference_kernels(bool on) { g_reference_kernels = on; }
 
 MemoryStats CpuBackend::memory_stats() const {
   MemoryStats s;

@@ -414,6 +414,7 @@ void conv2d_depthwise_backward_reference(const Tensor& x, const Tensor& w, const
 void CpuBackend::conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p,
                         Tensor& y) {
   Geometry g = geometry(x, w, y, p);
+  if (g.depthwise() && reference_kernels()) return conv2d_depthwise_reference(x, w, bias, p, y);
   dispatch_float(x.dtype(), "conv2d", [&](auto tag) {
     using T = decltype(tag);
     const T* b = bias.defined() ? bias.data<T>() : nullptr;
@@ -425,6 +426,7 @@ void CpuBackend::conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, co
 void CpuBackend::conv2d_backward(const Tensor& x, const Tensor& w, const Tensor& dy,
                                  const Conv2dParams& p, Tensor* dx, Tensor* dw, Tensor* dbias) {
   Geometry g = geometry(x, w, dy, p);
+  if (g.depthwise() && reference_kernels()) return conv2d_depthwise_backward_reference(x, w, dy, p, dx, dw, dbias);
   dispatch_float(x.dtype(), "conv2d_backward", [&](auto tag) {
     using T = decltype(tag);
     T* pdx = dx ? dx->data<T>() : nullptr;

@@ -114,6 +114,8 @@ void layer_norm_backward_reference(const Tensor& x, const Tensor& gamma, const T
 void CpuBackend::layer_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& set_index,
                                      const Tensor& save_mean, const Tensor& save_invstd,
                                      const Tensor& dy, Tensor* dx, Tensor* dgamma, Tensor* dbeta) {
+  if (reference_kernels())
+    return layer_norm_backward_reference(x, gamma, set_index, save_mean, save_invstd, dy, dx, dgamma, dbeta);
   int64_t D = x.size(-1), R = x.numel() / D, N = x.size(0), per = R / N, S = gamma.size(0);
   std::vector<int32_t> sets = checked_sets("layer_norm_backward", set_index, N, S);
   dispatch_float(x.dtype(), "layer_norm_backward", [&](auto tag) {

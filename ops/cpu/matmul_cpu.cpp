@@ -97,6 +97,7 @@ constexpr int64_t kParallelGemm = 1 << 18;
 
 void CpuBackend::matmul(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, double alpha,
                         double beta, Tensor& out) {
+  if (reference_kernels()) return matmul_reference(a, trans_a, b, trans_b, alpha, beta, out);
   // a: [Ba, ra, ca]; b: [Bb, rb, cb]; out: [Ba, M, N]
   int64_t Ba = a.size(0), ra = a.size(1), ca = a.size(2);
   int64_t Bb = b.size(0), rb = b.size(1), cb = b.size(2);

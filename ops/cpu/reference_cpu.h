@@ -1,11 +1,23 @@
 // Simple reference versions of CPU kernels that have a faster path beside them. Each is the
-// readable definition of what its kernel computes; tests/test_cpu_fast_paths.cpp checks that the
-// fast kernel agrees with it.
+// readable definition of what its kernel computes; the op registry's fast-vs-reference mode
+// (tests/op_registry.h) checks that the fast kernel agrees with it.
 #pragma once
 #include "core/backend.h"
 #include "core/tensor.h"
 
 namespace hc {
+
+// The switch between the fast paths and these references. When on, every CPU kernel that has a
+// reference below runs it instead of its fast path. Off by default; on for the whole process when
+// the environment sets HC_CPU_REFERENCE=1 (the engine then runs on the plain loops: slower, and
+// easier to step through), and inside a ReferenceKernels scope (the registry's test mode).
+bool reference_kernels();
+void set_reference_kernels(bool on);
+struct ReferenceKernels {
+  bool saved = reference_kernels();
+  explicit ReferenceKernels(bool on) { set_reference_kernels(on); }
+  ~ReferenceKernels() { set_reference_kernels(saved); }
+};
 
 // reduce_sum (core/backend.h): one double accumulator per output, summed in x's element order.
 void reduce_sum_reference(const Tensor& x, Tensor& out);

@@ -51,7 +51,7 @@ using ArrF = Eigen::Array<float, Eigen::Dynamic, 1>;
 constexpr int64_t kChunk = 4096;  // elements per vectorised piece (fits in L1 with its temporaries)
 
 static bool has_fast_path(UnaryOp op, DType dt) {
-  return dt == DType::F32 && (op == UnaryOp::Gelu || op == UnaryOp::Silu || op == UnaryOp::Sigmoid);
+  return !reference_kernels() && dt == DType::F32 && (op == UnaryOp::Gelu || op == UnaryOp::Silu || op == UnaryOp::Sigmoid);
 }
 
 // Runs f(lo, n) over [0, total) in pieces of kChunk, in parallel when large enough.
