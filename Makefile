@@ -2,7 +2,8 @@
 #   make             static library build/libhyperclip.a and the CLI build/hyperclip
 #   make test        builds and runs the doctest suite (build/test_hyperclip)
 #   make asan-test   the suite under AddressSanitizer + UBSan (build/asan/)
-# The CUDA backend is compiled whenever nvcc is found (NVCC=... to point elsewhere, CUDA=0 to skip).
+# The CUDA backend is compiled whenever nvcc and cuDNN's header are found (NVCC=... to point elsewhere, CUDA=0
+# to skip); the first lines of every make say what was found.
 # cuBLAS and cuDNN are taken from CUDA_HOME unless CUBLAS_HOME / CUDNN_HOME point elsewhere (e.g. the
 # nvidia-cublas / nvidia-cudnn Python wheels' folders, which hold include/ and lib/).
 
@@ -10,7 +11,11 @@ BUILD    ?= build
 CXX      ?= g++
 CUDA_HOME ?= /usr/local/cuda
 NVCC     ?= $(shell command -v nvcc 2>/dev/null || ( [ -x $(CUDA_HOME)/bin/nvcc ] && echo $(CUDA_HOME)/bin/nvcc ))
-CUDA     ?= $(if $(NVCC),1,0)
+CUBLAS_HOME ?= $(CUDA_HOME)
+CUDNN_HOME  ?= $(CUDA_HOME)
+# The CUDA backend needs nvcc and cuDNN's header; with nvcc but no cuDNN it is left out (said below).
+CUDNN_H  := $(firstword $(wildcard $(CUDNN_HOME)/include/cudnn.h $(DEPS)/include/cudnn.h))
+CUDA     ?= $(if $(and $(NVCC),$(CUDNN_H)),1,0)
 # sm_90 (Hopper) code plus PTX that later GPUs can JIT-compile.
 CUDA_ARCH ?= -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
 
@@ -51,8 +56,6 @@ BENCH_SRC := $(wildcard bench/*.cpp)
 CU_SRC   :=
 ifeq ($(CUDA),1)
   CU_SRC   := $(wildcard core/*.cu ops/cuda/*.cu)
-  CUBLAS_HOME ?= $(CUDA_HOME)
-  CUDNN_HOME  ?= $(CUDA_HOME)
   # cuBLAS is not linked: the backend dlopens libcublas.so.<major> on first use (ops/cuda/cublas_api.h),
   # found through the rpath below. A wheel may ship only libcudnn.so.9: CUDA_LIBS="-l:libcudnn.so.9 -lcudart -ldl"
   CUDA_LIBS   ?= -lcudnn -lcudart -ldl
@@ -65,6 +68,16 @@ ifeq ($(CUDA),1)
   LDLIBS   += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 \
               -L$(CUBLAS_LIB) -Wl,-rpath,$(CUBLAS_LIB) -L$(CUDNN_LIB) -Wl,-rpath,$(CUDNN_LIB) \
               $(CUDA_LIBS)
+endif
+
+# What this build found, printed once per top-level make (✓ used, ✗ left out, and why).
+ifeq ($(MAKELEVEL),0)
+ifneq ($(filter-out clean,$(or $(MAKECMDGOALS),all)),)
+  $(info hyperclip build: $(if $(filter openblas,$(BLAS)),✓ OpenBLAS (float32 products),✗ OpenBLAS (products through Eigen; tools/setup.sh installs libopenblas0-pthread)))
+  $(info hyperclip build: $(if $(NVCC),✓ nvcc $(NVCC),✗ nvcc (CPU only)))
+  $(if $(NVCC),$(info hyperclip build: $(if $(CUDNN_H),✓ cuDNN $(CUDNN_H),✗ cuDNN (no cudnn.h under $(CUDNN_HOME)/include: the CUDA backend is left out))))
+  $(info hyperclip build: $(if $(filter 1,$(CUDA)),✓ CUDA backend,✗ CUDA backend))
+endif
 endif
 
 LIB_OBJ  := $(LIB_SRC:%.cpp=$(BUILD)/obj/%.o) $(CU_SRC:%.cu=$(BUILD)/obj/%.cu.o)
@@ -98,11 +111,14 @@ $(BUILD)/test_hyperclip: $(TEST_OBJ) $(BUILD)/libhyperclip.a
 	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # OMP_NUM_THREADS fixed so that results do not depend on the machine's core count.
-# The emoji dataset's split and caption rules are tested with node (no npm packages, no network).
+# The emoji dataset's split and caption rules are tested with node (no npm packages, no network),
+# when node is present (tools/setup_data.sh; CI installs it).
 test: $(BUILD)/test_hyperclip $(BUILD)/hyperclip
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} HYPERCLIP_BIN=./$(BUILD)/hyperclip ./$(BUILD)/test_hyperclip $(TEST_ARGS)
-	node --test data/emoji/test_rules.js > $(BUILD)/test_emoji_rules.log 2>&1 || { cat $(BUILD)/test_emoji_rules.log; exit 1; }
-	@grep -E '^# (pass|fail)' $(BUILD)/test_emoji_rules.log | tr '\n' ' ' | sed 's/^/emoji dataset rules (node --test): /'; echo
+	@if command -v node >/dev/null; then \
+	  node --test data/emoji/test_rules.js > $(BUILD)/test_emoji_rules.log 2>&1 || { cat $(BUILD)/test_emoji_rules.log; exit 1; }; \
+	  grep -E '^# (pass|fail)' $(BUILD)/test_emoji_rules.log | tr '\n' ' ' | sed 's/^/emoji dataset rules (node --test): /'; echo; \
+	else echo "emoji dataset rules: SKIPPED (node not found; bash tools/setup_data.sh installs it)"; fi
 
 asan-test:
 	$(MAKE) BUILD=build/asan SANITIZE=1 CUDA=0 test

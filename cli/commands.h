@@ -18,5 +18,6 @@ int cmd_embed(int argc, char** argv);
 int cmd_export(int argc, char** argv);
 int cmd_classify(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
+int cmd_preview(int argc, char** argv);
 
 }  // namespace hc::cli

@@ -1,5 +1,5 @@
 // Module: parameters, buffers and sub-modules under PyTorch-style dotted names, so that a
-// checkpoint maps 1:1 onto a PyTorch state dict ("visual.stages.2.0.conv_dw.weight").
+// checkpoint maps 1:1 onto a PyTorch state dict ("visual.blocks.2.0.dw.conv.weight").
 #pragma once
 #include <memory>
 #include <string>

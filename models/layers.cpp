@@ -2,8 +2,8 @@
 
 namespace hc {
 
-// Parameters are created with placeholder values; models/init.cpp initialises them all from one
-// seeded generator.
+// Parameters are created with placeholder values; HyperClip::init_parameters (models/hyperclip.cpp)
+// initialises them all from one seeded generator.
 
 Linear::Linear(int64_t in, int64_t out, bool with_bias) {
   weight = register_parameter("weight", Tensor::zeros({out, in}));

@@ -73,11 +73,9 @@ Tensor softmax(const Tensor& x);  // over the last dim
 // q [B, H, T, Dh], k, v [B, H, S, Dh] -> [B, H, T, Dh]; scale 1/sqrt(Dh).
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal);
 
-// ---- lookups: ops/embedding.cpp, ops/gather_rows.cpp, ops/set_mean.cpp -------------------------
+// ---- lookups: ops/embedding.cpp, ops/gather_rows.cpp ---------------------------------------------
 Tensor embedding(const Tensor& weight, const Tensor& ids);     // [V, D], I32 [*] -> [*, D]
 Tensor gather_rows(const Tensor& x, const Tensor& index);      // [N, T, D], I32 [N] -> [N, D]
-// [N, F], I32 [N] with values in [0, num_sets) -> [num_sets, F]
-Tensor set_mean(const Tensor& x, const Tensor& set_index, int64_t num_sets);
 
 // ---- embeddings and losses: ops/l2_normalize.cpp, ops/siglip_loss.cpp,
 //      ops/soft_cross_entropy.cpp ----------------------------------------------------------------

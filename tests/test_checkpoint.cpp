@@ -7,20 +7,16 @@
 #include "core/grad_mode.h"
 #include "data/safetensors.h"
 #include "models/config_io.h"
+#include "tests/model_fixture.h"
 #include "train/checkpoint.h"
 
 using namespace hc;
 
+// The tiny model with a one-block ViT of width 32 on 16 px images.
 static ModelConfig tiny(Mode mode) {
-  ModelConfig c;
-  c.image = image_preset("vit-nano");
+  ModelConfig c = test::tiny_config("vit-nano", 300, 32, 8, 16, 16, mode);
   c.image.vit = {32, 1, 2, 8};
-  c.image.image_size = 16;
-  c.text = {32, 1, 2, 8};
-  c.hyper = {32, 1, 2, 8};
-  c.embed = 16;
-  c.vocab = 300;
-  c.mode = mode;
+  c.hyper.bottleneck = 8;
   return c;
 }
 

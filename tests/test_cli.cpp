@@ -7,6 +7,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <vector>
 
 #include "models/hyperclip.h"
 #include "tests/cli_runner.h"
@@ -105,4 +108,45 @@ TEST_CASE("cli: bench prints one JSON line, reproducibly, and refuses bad option
   RunResult bf16 = run_cli("bench --config cpu-vit --precision bf16");
   CHECK(bf16.status != 0);
   CHECK(bf16.out.find("bf16") != std::string::npos);
+}
+
+TEST_CASE("cli: preview writes a grid of the first samples and prints their captions") {
+  std::string path = "/tmp/hyperclip_preview_test_" + std::to_string(::getpid()) + ".ppm";
+  RunResult r = run_cli("preview --data synthetic --count 5 --size 16 -o " + path, false);
+  REQUIRE(r.status == 0);
+  // One JSON line per sample, in order, each with a caption of its own scene.
+  std::vector<nlohmann::json> lines;
+  size_t at = 0;
+  while (at < r.out.size()) {
+    size_t nl = r.out.find('\n', at);
+    lines.push_back(nlohmann::json::parse(r.out.substr(at, nl - at)));
+    at = nl + 1;
+  }
+  REQUIRE(lines.size() == 5);
+  for (int k = 0; k < 5; ++k) {
+    CHECK(lines[k]["index"].get<int>() == k);
+    CHECK(!lines[k]["caption"].get<std::string>().empty());
+  }
+  // 5 tiles in rows of ceil(sqrt(5)) = 3: 3 x 2 tiles of 16 px with 2 px gaps.
+  FILE* f = std::fopen(path.c_str(), "rb");
+  REQUIRE(f != nullptr);
+  int w = 0, h = 0, maxval = 0;
+  REQUIRE(std::fscanf(f, "P6 %d %d %d", &w, &h, &maxval) == 3);
+  std::fgetc(f);  // the one whitespace byte after the header
+  CHECK(w == 3 * 16 + 4 * 2);
+  CHECK(h == 2 * 16 + 3 * 2);
+  CHECK(maxval == 255);
+  std::vector<unsigned char> px(static_cast<size_t>(w) * h * 3);
+  CHECK(std::fread(px.data(), 1, px.size(), f) == px.size());
+  CHECK(std::fgetc(f) == EOF);
+  std::fclose(f);
+  std::remove(path.c_str());
+  // The gap is white, the tiles are not: some pixel of the first tile differs from white.
+  CHECK((px[0] == 255 && px[1] == 255 && px[2] == 255));
+  bool drawn = false;
+  for (int y = 2; y < 18 && !drawn; ++y)
+    for (int x = 2; x < 18 && !drawn; ++x) drawn = px[(y * w + x) * 3] != 255 || px[(y * w + x) * 3 + 1] != 255;
+  CHECK(drawn);
+  // Bad options are named.
+  CHECK(run_cli("preview --data synthetic --count 0 -o " + path).out.find("--count must be in [1, 1024]") != std::string::npos);
 }

@@ -12,35 +12,12 @@
 #include "infer/export.h"
 #include "data/safetensors.h"
 #include "infer/zeroshot.h"
+#include "tests/model_fixture.h"
 #include "tests/op_registry.h"
 
 using namespace hc;
 
 namespace {
-
-ModelConfig small(const std::string& image, Mode mode, int64_t vocab) {
-  ModelConfig c;
-  c.image = image_preset(image);
-  c.image.image_size = 32;
-  c.text = {64, 1, 2, 12};
-  c.hyper = {64, 1, 2, 32};
-  c.embed = 32;
-  c.vocab = vocab;
-  c.mode = mode;
-  return c;
-}
-
-// A model as after training: non-zero hypernetwork output layer and running statistics.
-void randomise(HyperClip& m) {
-  NoGradGuard ng;
-  Generator g(11);
-  for (auto& [name, p] : m.named_parameters())
-    if (name.rfind("hyper.output.", 0) == 0) fill_normal(p, g, 0.05);
-  for (auto& [name, b] : m.named_buffers()) {
-    if (name.find("running_mean") != std::string::npos) fill_normal(b, g, 0.3);
-    else fill_uniform(b, g, 0.5, 2.0);
-  }
-}
 
 double rel_diff(const Tensor& a, const Tensor& b) {
   std::vector<double> av = a.to_vector(), bv = b.to_vector();
@@ -57,11 +34,11 @@ void check_export(const char* image, Mode mode, const std::string& generated) {
   CAPTURE(image);
   CAPTURE(mode_name(mode));
   CAPTURE(generated);
-  ModelConfig cfg = small(image, mode, tok.vocab_size());
+  ModelConfig cfg = test::tiny_config(image, tok.vocab_size(), 64, 12, 32, 32, mode);
   cfg.generated = generated;
   HyperClip m(cfg);
   m.init_parameters(3);
-  randomise(m);
+  test::randomise_as_trained(m, 11);
   Tensor images = test::randn({5, 3, 32, 32}, 4).to(DType::F32);
   // The full model: class matrix, hypernetwork on it, adapted image tower, cosines.
   m.eval();
@@ -98,7 +75,7 @@ TEST_CASE("export: a generated-layer subset folds only the generated layers' off
 
 TEST_CASE("export: damaged or foreign classifier files are clear errors") {
   Tokenizer tok = Tokenizer::train({"a cat"}, 260);
-  HyperClip m(small("convnet-nano", Mode::Hyper, tok.vocab_size()));
+  HyperClip m(test::tiny_config("convnet-nano", tok.vocab_size()));
   m.init_parameters(1);
   std::string path = "/tmp/hyperclip_export_bad_" + std::to_string(::getpid()) + ".safetensors";
   save_classifier(path, build_classifier(m, tok, {"cat", "dog"}, {"a {}"}));

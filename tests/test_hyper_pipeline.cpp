@@ -34,7 +34,7 @@ static std::vector<OpCase> hyper_pipeline_cases() {
   const int n = 4, T = 3, V = 7, D = 4, E = 4, C = 3, S = 2;
   Tensor ids0 = Tensor::from_ints({1, 5, 2, 6, 3, 0, 4, 4, 2, 2, 1, 6}, {n, T});
   Tensor eot0 = Tensor::from_ints({2, 1, 2, 0}, {n});
-  Tensor sets0 = Tensor::from_ints({0, 1, 1, 0}, {n});  // two sets, each adapting its own images
+  Tensor sets0 = Tensor::from_ints({0, 0, 1, 1}, {n});  // two sets of n/S, each adapting its own images
 
   // ConvNet image tower with hypernetwork-generated batch-norm scale and shift.
   OpCase conv;
@@ -59,7 +59,7 @@ static std::vector<OpCase> hyper_pipeline_cases() {
   conv.fn = [=](const std::vector<Tensor>& in) {
     Tensor ids = as_like(ids0, in[1]), eot = as_like(eot0, in[1]), sets = as_like(sets0, in[1]);
     Tensor e = text_tower(ids, eot, in[4], in[5], in[6], in[7], in[8], in[9]);
-    Tensor p = linear(set_mean(e, sets, S), in[10], in[11]);  // [S, 2C]
+    Tensor p = linear(mean(reshape(e, {S, n / S, E}), {1}), in[10], in[11]);  // each set's mean -> [S, 2C]
     Tensor gamma = add(in[2], slice(p, 1, 0, C)), beta = add(in[3], slice(p, 1, C, 2 * C));
     Tensor rm = Tensor::zeros({C}, in[1].dtype(), in[1].device());
     Tensor rv = Tensor::ones({C}, in[1].dtype(), in[1].device());
@@ -85,7 +85,7 @@ static std::vector<OpCase> hyper_pipeline_cases() {
   vit.fn = [=](const std::vector<Tensor>& in) {
     Tensor ids = as_like(ids0, in[1]), eot = as_like(eot0, in[1]), sets = as_like(sets0, in[1]);
     Tensor e = text_tower(ids, eot, in[4], in[5], in[6], in[7], in[8], in[9]);
-    Tensor p = linear(set_mean(e, sets, S), in[10], in[11]);  // [S, 2D]
+    Tensor p = linear(mean(reshape(e, {S, n / S, E}), {1}), in[10], in[11]);  // each set's mean -> [S, 2D]
     Tensor gamma = add(in[2], slice(p, 1, 0, D)), beta = add(in[3], slice(p, 1, D, 2 * D));
     Tensor x = conv2d(in[0], in[1], Tensor(), 2, 0);                       // [n, D, 2, 2]
     x = transpose(reshape(x, {n, D, 4}), 1, 2);                            // [n, 4 tokens, D]

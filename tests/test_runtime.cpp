@@ -18,6 +18,7 @@
 #include "infer/kernels_cpu.h"
 #include "infer/runtime.h"
 #include "models/convnet.h"
+#include "tests/model_fixture.h"
 #include "tests/op_registry.h"
 
 using namespace hc;
@@ -157,25 +158,9 @@ namespace {
 // An exported classifier of a small random model (non-zero generated offsets and running stats).
 Classifier make_classifier(const std::string& image, int64_t image_size) {
   Tokenizer tok = Tokenizer::train({"a photo of a red circle", "a blue square"}, 280);
-  ModelConfig c;
-  c.image = image_preset(image);
-  c.image.image_size = image_size;
-  c.text = {64, 1, 2, 12};
-  c.hyper = {64, 1, 2, 32};
-  c.embed = 32;
-  c.vocab = tok.vocab_size();
-  HyperClip m(c);
+  HyperClip m(test::tiny_config(image, tok.vocab_size(), 64, 12, 32, image_size));
   m.init_parameters(5);
-  {
-    NoGradGuard ng;
-    Generator g(21);
-    for (auto& [name, p] : m.named_parameters())
-      if (name.rfind("hyper.output.", 0) == 0) fill_normal(p, g, 0.05);
-    for (auto& [name, b] : m.named_buffers()) {
-      if (name.find("running_mean") != std::string::npos) fill_normal(b, g, 0.3);
-      else fill_uniform(b, g, 0.5, 2.0);
-    }
-  }
+  test::randomise_as_trained(m, 21);
   return build_classifier(m, tok, {"red circle", "blue square", "cat"}, {"a photo of a {}."});
 }
 

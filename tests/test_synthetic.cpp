@@ -1,6 +1,6 @@
 // The synthetic dataset: determinism, sizes, tasks and class names, balanced labels, held-out
 // shape-colour pairs, captions that name what they mention, layouts, and rendered colours.
-// HC_SYNTH_PREVIEW=1 also writes a 4x4 grid of scenes to /tmp/hyperclip_synthetic_preview.ppm.
+// (`hyperclip preview --data synthetic -o grid.ppm` draws a grid of scenes to look at.)
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -343,28 +343,4 @@ TEST_CASE("synthetic: scenes are not blank and objects show the named colour") {
       }
     }
   }
-}
-
-TEST_CASE("synthetic: preview grid (HC_SYNTH_PREVIEW)") {
-  if (!std::getenv("HC_SYNTH_PREVIEW")) return;
-  SyntheticOptions o;
-  const int n = o.image_size, gap = 2, side = 4 * n + 5 * gap;
-  std::vector<uint8_t> grid(static_cast<size_t>(side) * side * 3, 255);
-  auto ds = make_synthetic_dataset("", "train", o);
-  for (int k = 0; k < 16; ++k) {
-    Sample s = ds->get(k);
-    MESSAGE(k, ": ", s.caption);
-    const int ox = gap + (k % 4) * (n + gap), oy = gap + (k / 4) * (n + gap);
-    for (int y = 0; y < n; ++y)
-      for (int x = 0; x < n; ++x)
-        for (int c = 0; c < 3; ++c)
-          grid[((oy + y) * side + ox + x) * 3 + c] = s.image.rgb[(y * n + x) * 3 + c];
-  }
-  const std::string path = "/tmp/hyperclip_synthetic_preview.ppm";
-  FILE* f = std::fopen(path.c_str(), "wb");
-  REQUIRE(f != nullptr);
-  std::fprintf(f, "P6\n%d %d\n255\n", side, side);
-  CHECK(std::fwrite(grid.data(), 1, grid.size(), f) == grid.size());
-  std::fclose(f);
-  MESSAGE("wrote ", path);
 }

@@ -6,20 +6,14 @@
 #include "core/grad_mode.h"
 #include "infer/templates.h"
 #include "infer/zeroshot.h"
+#include "tests/model_fixture.h"
 #include "tests/op_registry.h"
 
 using namespace hc;
 
 TEST_CASE("zero-shot: class embeddings are normalised means over templates") {
   Tokenizer tok = Tokenizer::train({"a photo of a cat", "a photo of a dog", "a blurry photo"}, 300);
-  ModelConfig cfg;
-  cfg.image = image_preset("vit-nano");
-  cfg.image.image_size = 32;
-  cfg.text = {32, 1, 2, 16};
-  cfg.hyper = {32, 1, 2, 16};
-  cfg.embed = 16;
-  cfg.vocab = tok.vocab_size();
-  HyperClip m(cfg);
+  HyperClip m(test::tiny_config("vit-nano", tok.vocab_size(), 32, 16, 16));
   m.init_parameters(1);
   std::vector<std::string> classes = {"cat", "dog", "red fish"}, templates = {"a photo of a {}.", "a blurry {}"};
   Tensor W = class_embeddings(m, tok, classes, templates);
@@ -45,14 +39,7 @@ TEST_CASE("zero-shot: class embeddings are normalised means over templates") {
 
 TEST_CASE("zero-shot: class embeddings of many classes, encoded in chunks, match one class at a time") {
   Tokenizer tok = Tokenizer::train({"an emoji of a red cat", "a photo of a dog", "blue fish 12"}, 300);
-  ModelConfig cfg;
-  cfg.image = image_preset("vit-nano");
-  cfg.image.image_size = 32;
-  cfg.text = {32, 1, 2, 16};
-  cfg.hyper = {32, 1, 2, 16};
-  cfg.embed = 16;
-  cfg.vocab = tok.vocab_size();
-  HyperClip m(cfg);
+  HyperClip m(test::tiny_config("vit-nano", tok.vocab_size(), 32, 16, 16));
   m.init_parameters(2);
   // 3 templates and 200 classes: 600 prompts, more than one chunk of 256, the last one partial.
   std::vector<std::string> templates = {"an emoji of {}.", "{}", "a photo of a {}"}, classes;

@@ -54,9 +54,6 @@ static const char* index_op_name(int op) {
     case IndexErrorOp::EmbeddingBackward: return "embedding_backward: token id";
     case IndexErrorOp::GatherRows: return "gather_rows: position";
     case IndexErrorOp::GatherRowsBackward: return "gather_rows_backward: position";
-    case IndexErrorOp::SetMean: return "set_mean: set_index";
-    case IndexErrorOp::SetMeanBackward: return "set_mean_backward: set_index";
-    case IndexErrorOp::SetMeanEmpty: return "set_mean: an empty set; set count";
     case IndexErrorOp::BatchNorm: return "batch_norm: set_index";
     case IndexErrorOp::BatchNormBackward: return "batch_norm_backward: set_index";
     case IndexErrorOp::LayerNorm: return "layer_norm: set_index";
@@ -72,8 +69,6 @@ void CudaBackend::check_index_errors() {
   int op = f[0], value = f[1], bound = f[2], pos = f[3];
   f[1] = f[2] = f[3] = 0;
   f[0] = 0;
-  if (static_cast<IndexErrorOp>(op) == IndexErrorOp::SetMeanEmpty)
-    throw Error(cat("set_mean: set ", value, " is empty (on the CUDA backend)"));
   throw Error(cat(index_op_name(op), " ", value, " at position ", pos, " is outside [0, ", bound,
                   ") (found by a CUDA kernel)"));
 }

@@ -20,8 +20,8 @@ namespace hc {
 
 // Codes for index errors found inside kernels (see CudaBackend::index_error_flag).
 enum class IndexErrorOp : int {
-  None = 0, Embedding, EmbeddingBackward, GatherRows, GatherRowsBackward, SetMean, SetMeanBackward,
-  SetMeanEmpty, BatchNorm, BatchNormBackward, LayerNorm, LayerNormBackward
+  None = 0, Embedding, EmbeddingBackward, GatherRows, GatherRowsBackward, BatchNorm, BatchNormBackward,
+  LayerNorm, LayerNormBackward
 };
 
 class CudaBackend final : public Backend {
