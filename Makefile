@@ -110,11 +110,15 @@ $(BUILD)/bench_%: $(BUILD)/obj/bench/bench_%.o $(BUILD)/libhyperclip.a
 $(BUILD)/test_hyperclip: $(TEST_OBJ) $(BUILD)/libhyperclip.a
 	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# OMP_NUM_THREADS fixed so that results do not depend on the machine's core count.
+# OMP_NUM_THREADS fixed so that results do not depend on the machine's core count. The Markdown is
+# checked too: line lengths and links (tools/check_docs.py), and that the figures in docs/results.md
+# and README.md are those under results/ (tools/results_report.py).
 # The emoji dataset's split and caption rules are tested with node (no npm packages, no network),
 # when node is present (tools/setup_data.sh; CI installs it).
 test: $(BUILD)/test_hyperclip $(BUILD)/hyperclip
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} HYPERCLIP_BIN=./$(BUILD)/hyperclip ./$(BUILD)/test_hyperclip $(TEST_ARGS)
+	@/usr/bin/python3 tools/check_docs.py
+	@/usr/bin/python3 tools/results_report.py --check && echo "results_report: docs/results.md and README.md's figures match results/"
 	@if command -v node >/dev/null; then \
 	  node --test data/emoji/test_rules.js > $(BUILD)/test_emoji_rules.log 2>&1 || { cat $(BUILD)/test_emoji_rules.log; exit 1; }; \
 	  grep -E '^# (pass|fail)' $(BUILD)/test_emoji_rules.log | tr '\n' ' ' | sed 's/^/emoji dataset rules (node --test): /'; echo; \

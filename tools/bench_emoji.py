@@ -29,6 +29,7 @@ import fcntl
 import json
 import math
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -315,13 +316,37 @@ def mean_sd(xs):
 
 def partial_note(r):
     sched = r.get("schedule_steps", r["steps"])
-    return f" (stopped at step {r['steps']} of {sched})" if r["steps"] < sched else ""
+    return f" (stopped: step {r['steps']}/{sched})" if r["steps"] < sched else ""
 
 
-def table(results):
-    lines = ["| data | tower | mode | seeds | top-1 % | top-5 % | group top-1 % | group mean-class top-1 % | epochs | image passes | "
-             "images seen | img/s | wall s |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+def shell_lines(command, width=96):
+    """A shell command as lines of at most ~width characters, continued with backslashes."""
+    words, line, out = [], "", []
+    for w in shlex.split(command):
+        if "=" in w and " " in w:  # KEY="a b": keep the quotes
+            k, v = w.split("=", 1)
+            w = f'{k}="{v}"'
+        if words and words[-1] == "make":  # "make target" stays on one line
+            words[-1] += " " + w
+        else:
+            words.append(w)
+    for w in words:
+        if line and len(line) + 1 + len(w) > width:
+            out.append(line + " \\")
+            line = "    " + w
+        else:
+            line = f"{line} {w}" if line else w
+    out.append(line)
+    return out
+
+
+def table_lines(results):
+    """The markdown table of results (one row per data, tower, mode and variant; mean ± sd over
+    seeds), then the commands that made them, each in a shell block."""
+    one_dataset = len({r["dataset"] for r in results}) == 1  # then the section names it, not a column
+    lines = [("" if one_dataset else "| data ") + "| tower | mode | seeds | top-1 % | top-5 % | group top-1 % | group mc top-1 % | "
+             "image passes | images seen | img/s | wall s |",
+             "|---" * (11 if one_dataset else 12) + "|"]
     keys = []
     for r in results:
         k = (r["dataset"], r["tower"], r["mode"], r.get("variant", ""))
@@ -329,8 +354,11 @@ def table(results):
             keys.append(k)
     for k in keys:
         rs = [r for r in results if (r["dataset"], r["tower"], r["mode"], r.get("variant", "")) == k]
-        lines.append(f"| {k[0]} | {k[1]} | {k[2]}{' `' + k[3] + '`' if k[3] else ''} | {len(rs)} | {mean_sd([r['top1'] for r in rs])} | {mean_sd([r['top5'] for r in rs])} | "
-                     f"{mean_sd([r['group_top1'] for r in rs])} | {mean_sd([r.get('group_mean_class_top1') for r in rs])} | {rs[0]['epochs']}{partial_note(rs[0])} | {rs[0].get('image_epochs', '–')} | {rs[0]['images_seen']} | "
+        lines.append(("" if one_dataset else f"| {k[0]} ") +
+                     f"| {k[1]} | {k[2]}{' `' + k[3] + '`' if k[3] else ''} | {len(rs)} | {mean_sd([r['top1'] for r in rs])} | "
+                     f"{mean_sd([r['top5'] for r in rs])} | {mean_sd([r['group_top1'] for r in rs])} | "
+                     f"{mean_sd([r.get('group_mean_class_top1') for r in rs])} | {rs[0].get('image_epochs', '–')}{partial_note(rs[0])} | "
+                     f"{rs[0]['images_seen']} | "
                      f"{statistics.median(r['images_per_s'] for r in rs):.0f} | {statistics.mean(r['wall_s'] for r in rs):.0f} |")
     commands = []
     for r in results:
@@ -338,11 +366,23 @@ def table(results):
         if c not in commands:
             commands.append(c)
     majority = sorted({round(100 * r["group_majority"], 1) for r in results if r.get("group_majority")})
-    lines.append("")
-    lines.append("Made by " + ", then ".join(f"`{c}`" for c in commands) + " (top-1/top-5: concept task, "
-                 "held-out family; group: 9 Unicode groups; CIFAR-10: test set; mean ± sd over seeds). "
-                 "Group mean-class top-1 averages each group's top-1, so the frequent groups do not inflate it (chance 11.1%)"
-                 + (f"; always answering the most frequent group scores {', '.join(map(str, majority))}% group top-1." if majority else "."))
+    lines += ["",
+              "Top-1/top-5: the concept task on the held-out family; group: the 9 Unicode groups; CIFAR-10: its test set;",
+              "mean ± sd over seeds. Group mc top-1 (mean-class) averages each group's top-1, so the frequent groups do not",
+              "inflate it (chance 11.1%)" + (f"; always answering the most frequent group scores "
+                                            f"{', '.join(map(str, majority))}% group top-1." if majority else "."),
+              "",
+              f"Made by {'these commands, in order' if len(commands) > 1 else 'this command'}:",
+              "",
+              "```sh"]
+    for c in commands:
+        lines += shell_lines(c)
+    lines.append("```")
+    return lines
+
+
+def table(results):
+    lines = table_lines(results)
     with open(os.path.join(OUT, "table.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n" + "\n".join(lines))
