@@ -7,6 +7,7 @@
 #include "core/backend.h"
 #include "core/shape.h"
 #include "core/tensor.h"
+#include "ops/host_device.h"
 
 namespace hc {
 
@@ -34,6 +35,23 @@ inline ConvGeometry conv_geometry(const Tensor& x, const Tensor& w, const Tensor
   g.G = p.groups, g.Cg_in = g.Cin / g.G, g.Cg_out = g.Cout / g.G, g.K = g.Cg_in * g.KH * g.KW;
   g.sh = p.stride_h, g.sw = p.stride_w, g.ph = p.pad_h, g.pw = p.pad_w;
   return g;
+}
+
+// One output of a depthwise convolution, straight from the definition: acc plus the taps of the
+// plane xp [H, W] under the kernel wp [KH, KW] that fall inside the image, for output (oh, ow).
+// The CPU's reference loop and the CUDA kernel both compute each output with it.
+template <class T>
+HC_HOST_DEVICE inline T depthwise_output(const T* xp, const T* wp, const ConvGeometry& g, int64_t oh, int64_t ow,
+                                         T acc) {
+  for (int64_t kh = 0; kh < g.KH; ++kh) {
+    int64_t ih = oh * g.sh - g.ph + kh;
+    if (ih < 0 || ih >= g.H) continue;
+    for (int64_t kw = 0; kw < g.KW; ++kw) {
+      int64_t iw = ow * g.sw - g.pw + kw;
+      if (iw >= 0 && iw < g.W) acc += xp[ih * g.W + iw] * wp[kh * g.KW + kw];
+    }
+  }
+  return acc;
 }
 
 // A tensor of shape s seen as [outer, s[dim], inner]: the products of the dims before and after.

@@ -7,11 +7,7 @@
 
 #include "core/backend.h"
 
-#ifdef __CUDACC__
-#define HC_HOST_DEVICE __host__ __device__
-#else
-#define HC_HOST_DEVICE
-#endif
+#include "ops/host_device.h"
 
 namespace hc {
 

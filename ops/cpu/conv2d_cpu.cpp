@@ -100,18 +100,7 @@ void depthwise_forward_reference(const T* x, const T* w, const T* bias, const Ge
     T* yp = y + nc * g.OH * g.OW;
     T b = bias ? bias[c] : T(0);
     for (int64_t oh = 0; oh < g.OH; ++oh)
-      for (int64_t ow = 0; ow < g.OW; ++ow) {
-        T acc = b;
-        for (int64_t kh = 0; kh < g.KH; ++kh) {
-          int64_t ih = oh * g.sh - g.ph + kh;
-          if (ih < 0 || ih >= g.H) continue;
-          for (int64_t kw = 0; kw < g.KW; ++kw) {
-            int64_t iw = ow * g.sw - g.pw + kw;
-            if (iw >= 0 && iw < g.W) acc += xp[ih * g.W + iw] * wp[kh * g.KW + kw];
-          }
-        }
-        yp[oh * g.OW + ow] = acc;
-      }
+      for (int64_t ow = 0; ow < g.OW; ++ow) yp[oh * g.OW + ow] = depthwise_output(xp, wp, g, oh, ow, b);
   }
 }
 

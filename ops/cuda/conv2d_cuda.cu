@@ -51,16 +51,7 @@ __global__ void depthwise_forward_kernel(const float* x, const float* w, const f
     int64_t ow = i % g.OW, oh = (i / g.OW) % g.OH, nc = i / (g.OW * g.OH), c = nc % g.Cin;
     const float* xp = x + nc * g.H * g.W;
     const float* wp = w + c * g.KH * g.KW;
-    float acc = bias ? bias[c] : 0.f;
-    for (int64_t kh = 0; kh < g.KH; ++kh) {
-      int64_t ih = oh * g.sh - g.ph + kh;
-      if (ih < 0 || ih >= g.H) continue;
-      for (int64_t kw = 0; kw < g.KW; ++kw) {
-        int64_t iw = ow * g.sw - g.pw + kw;
-        if (iw >= 0 && iw < g.W) acc += xp[ih * g.W + iw] * wp[kh * g.KW + kw];
-      }
-    }
-    y[i] = acc;
+    y[i] = depthwise_output(xp, wp, g, oh, ow, bias ? bias[c] : 0.f);
   }
 }
 
