@@ -19,6 +19,11 @@ SCENES=${SCENES:-50000}
 EVAL_SAMPLES=${EVAL_SAMPLES:-1000}
 
 mkdir -p "$OUT"
+# The settings, so that tools/results_report.py can print the command that made the results.
+cat > "$OUT/settings.json" <<JSON
+{"IMAGE": "$IMAGE", "IMAGE_SIZE": $IMAGE_SIZE, "STEPS": $STEPS, "CONTEXT": $CONTEXT, "BATCH": $BATCH, "LR": "$LR",
+ "THREADS": $THREADS, "SEED": $SEED, "SCENES": $SCENES, "EVAL_SAMPLES": $EVAL_SAMPLES}
+JSON
 start=$(date +%s)
 for mode in baseline hyper; do
   hyper=hyper-nano
