@@ -34,6 +34,8 @@ bool is_image_name(const std::string& name) {
   return ends_with(".png") || ends_with(".jpg") || ends_with(".jpeg");
 }
 
+std::string image_decoder_versions() { return "stb_image 2.27"; }
+
 Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name) {
   HC_CHECK(!bytes.empty(), name, ": empty image file");
   HC_CHECK(bytes.size() <= static_cast<size_t>(INT32_MAX), name, ": image file too large (",

@@ -22,6 +22,8 @@ Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name);
 Image load_image(const std::string& path);  // reads the file, then decode_image
 // True for the file names load_image is meant for: .png, .jpg, .jpeg, any case.
 bool is_image_name(const std::string& name);
+// The decoders' names and versions, for benchmarks and `hyperclip info`.
+std::string image_decoder_versions();
 
 // Bicubic resize (Keys a = -0.5, as PIL), antialiased when shrinking: the kernel is widened by
 // the scale factor, as PIL's resize does.
