@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include "data/dataset_readers.h"
+#include "data/file_read.h"
 #include "data/image.h"
 
 using namespace hc;
@@ -33,7 +33,7 @@ static int dump_or_compare(const std::vector<std::string>& paths, const std::vec
                            const std::string& dump, const std::string& compare) {
   std::string ref;
   if (!compare.empty()) {
-    std::vector<uint8_t> r = detail::read_file_bytes(compare);
+    std::vector<uint8_t> r = read_file_bytes(compare);
     ref.assign(r.begin(), r.end());
   }
   std::string out;
@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
   std::vector<std::vector<uint8_t>> files;
   size_t bytes = 0;
   for (const std::string& p : paths) {
-    files.push_back(detail::read_file_bytes(p));
+    files.push_back(read_file_bytes(p));
     bytes += files.back().size();
   }
 

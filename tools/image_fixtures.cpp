@@ -19,7 +19,7 @@
 
 #include <jpeglib.h>  // after <cstdio>: it needs FILE and size_t
 
-#include "data/dataset_readers.h"
+#include "data/file_read.h"
 #include "data/image.h"
 
 namespace {
@@ -177,7 +177,7 @@ void decode_all(const std::string& dir) {
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
     std::string name = e.path().string();
     if (!hc::is_image_name(name)) continue;
-    hc::Image img = hc::decode_image(hc::detail::read_file_bytes(name), name);
+    hc::Image img = hc::decode_image(hc::read_file_bytes(name), name);
     std::string out = e.path().parent_path() / (e.path().filename().string() + ".ppm");
     FILE* f = std::fopen(out.c_str(), "wb");
     std::fprintf(f, "P6\n%d %d\n255\n", img.width, img.height);

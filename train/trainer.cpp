@@ -1,5 +1,7 @@
 #include "train/trainer.h"
 
+#include "models/config_check.h"
+
 #include <omp.h>
 #include <sys/stat.h>
 
@@ -15,6 +17,7 @@
 #include "data/tokenizer.h"
 #include "infer/templates.h"
 #include "infer/zeroshot.h"
+#include "models/config_check.h"
 #include "models/config_io.h"
 #include "models/hyperclip.h"
 #include "train/checkpoint.h"
@@ -146,6 +149,7 @@ int run_train(const TrainOptions& opt_in) {
   cfg.num_tokens = opt.num_tokens;
   HC_CHECK(cfg.set_size == 0 || opt.batch % cfg.set_size == 0, "--batch ", opt.batch,
            " is not divisible by --set-size ", cfg.set_size);
+  validate_config(cfg, "training options");
 
   HyperClip model(cfg);
   model.init_parameters(opt.seed);
