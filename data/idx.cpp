@@ -46,7 +46,7 @@ class IdxBytes {
   size_t read(uint8_t* out, size_t n) {
     if (!gz_) {
       size_t k = std::min(n, raw_.size() - at_);
-      std::memcpy(out, raw_.data() + at_, k);
+      if (k) std::memcpy(out, raw_.data() + at_, k);  // an empty file has no data pointer
       at_ += k;
       return k;
     }

@@ -227,6 +227,8 @@ Classifier load_classifier(const std::string& path) {
            c.config.embed);
   c.logit_scale = st.get("logit_scale");
   c.logit_bias = st.get("logit_bias");
+  HC_CHECK(c.logit_scale.numel() == 1 && c.logit_bias.numel() == 1, path, ": logit_scale ", c.logit_scale.desc(),
+           " and logit_bias ", c.logit_bias.desc(), " must be single numbers");
   c.prepare();
   return c;
 }

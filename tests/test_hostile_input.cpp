@@ -336,6 +336,22 @@ TEST_CASE("hostile 8: corrupt JPEG Huffman tables and truncated images are clean
   const uint32_t crc = static_cast<uint32_t>(crc32(0L, png.data() + 12, 17));  // IHDR's type and data
   for (int k = 0; k < 4; ++k) png[29 + k] = static_cast<uint8_t>(crc >> (24 - 8 * k));
   check_refuses([&] { decode_image(png, "huge.png"); }, {"huge.png", "more than the limit of 67108864"});
+  // Found by fuzz_image: 59 bytes declaring a 1.3 GB text chunk made libpng allocate and clear
+  // 1.3 GB (12 s); every chunk must now lie inside the file.
+  const std::vector<uint8_t> ztxt = {0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 'I', 'H', 'D',
+                                     'R', 0, 0, 0, 0x25, 0, 0, 0, 0x1d, 8, 4, 0, 0, 0, 0x87, 0xbe, 0x6d, 0x48,
+                                     0x50, 0x4c, 0x54, 0x45, 'z', 'T', 'X', 't', 'I', 'D', 'A', 'T', 0x48, 0x89,
+                                     0xff, 0xdd, 0, 0, 0x95, 0xd8, 0x92, 0x74, 0x49, 0x42, 0x60, 0x82};
+  auto t1 = std::chrono::steady_clock::now();
+  check_refuses([&] { decode_image(ztxt, "ztxt.png"); }, {"ztxt.png", "past the end of the 59-byte file"});
+  CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count() < 2);
+  // A JPEG header claiming 8000 x 8000 pixels in a 1 KB file: refused before the image is allocated.
+  std::string jpeg = read_file("tests/data/images/rgb_420_progressive.jpg");
+  size_t sof = jpeg.find("\xFF\xC2");
+  REQUIRE(sof != std::string::npos);
+  for (size_t k : {sof + 5, sof + 7}) jpeg[k] = static_cast<char>(8000 >> 8), jpeg[k + 1] = static_cast<char>(8000 & 0xff);
+  check_refuses([&] { decode_image(std::vector<uint8_t>(jpeg.begin(), jpeg.end()), "big.jpg"); },
+                {"big.jpg", "8000x8000 pixels cannot be coded in a file of"});
   // Through the command line: classify reports the image and exits 1.
   Files f = write_valid(dir, "vit");
   write_file(dir / "nine.jpg", nine);
