@@ -16,14 +16,18 @@
 
 namespace hc_fuzz {
 
-// /tmp/hyperclip_fuzz_<pid>/, made on first use and removed at exit.
+// <tmp>/hyperclip_fuzz_<pid>/, in memory (/dev/shm) where there is one: the harnesses that read
+// paths write every input there. Made on first use and removed at exit.
 inline const std::string& scratch_dir() {
   static const std::string dir = [] {
-    std::string d = "/tmp/hyperclip_fuzz_" + std::to_string(::getpid());
+    std::error_code ec;
+    const std::string base = std::filesystem::is_directory("/dev/shm", ec) ? "/dev/shm" : "/tmp";
+    std::string d = base + "/hyperclip_fuzz_" + std::to_string(::getpid());
     std::filesystem::create_directories(d);
+    static std::string to_remove = d;
     std::atexit([] {
-      std::error_code ec;
-      std::filesystem::remove_all("/tmp/hyperclip_fuzz_" + std::to_string(::getpid()), ec);
+      std::error_code e;
+      std::filesystem::remove_all(to_remove, e);
     });
     return d;
   }();
