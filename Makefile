@@ -2,6 +2,7 @@
 #   make             static library build/libhyperclip.a and the CLI build/hyperclip
 #   make test        builds and runs the doctest suite (build/test_hyperclip)
 #   make asan-test   the suite under AddressSanitizer + UBSan (build/asan/)
+#   make fuzz        libFuzzer harnesses (tests/fuzz/) built with clang in build/fuzz/; make fuzz-run
 # The CUDA backend is compiled whenever nvcc and cuDNN's header are found (NVCC=... to point elsewhere, CUDA=0
 # to skip); the first lines of every make say what was found.
 # cuBLAS and cuDNN are taken from CUDA_HOME unless CUBLAS_HOME / CUDNN_HOME point elsewhere (e.g. the
@@ -31,6 +32,9 @@ ifneq ($(DEPS),)
   CXXFLAGS  += -isystem $(DEPS)/include
   LDFLAGS   += -L$(DEPS)/lib
 endif
+# Image decoding (data/image_decode.cpp): Debian's libjpeg62-turbo-dev and libpng-dev; before -lz,
+# which libpng needs when it is linked statically (DEPS).
+LDLIBS   += -ljpeg -lpng16
 LDLIBS   += -lpthread -lz
 
 # BLAS=openblas: float32 matrix products through OpenBLAS's sgemm (Debian's libopenblas0-pthread,
@@ -46,6 +50,15 @@ endif
 ifeq ($(SANITIZE),1)
   OPT := -O1 -g -fno-omit-frame-pointer
   CXXFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined
+  LDFLAGS  += -fsanitize=address,undefined
+endif
+
+# FUZZ=1 (set by `make fuzz`): the library with clang, coverage for libFuzzer, ASan and UBSan.
+FUZZ_CXX ?= clang++-14
+ifeq ($(FUZZ),1)
+  CXX := $(FUZZ_CXX)
+  OPT := -O1 -g -fno-omit-frame-pointer
+  CXXFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
   LDFLAGS  += -fsanitize=address,undefined
 endif
 
@@ -129,6 +142,26 @@ asan-test:
 
 clean:
 	rm -rf build
+
+# Hostile input (issue 24, docs/untrusted-input.md): one libFuzzer harness per parser in
+# tests/fuzz/fuzz_*.cpp, built with clang against a clang build of the library in build/fuzz/, and
+# their seed corpora (build/fuzz/seeds/, written by tests/fuzz/make_seeds.cpp). `make fuzz-run`
+# runs each for FUZZ_SECONDS, one after the other, and fails on any finding; FUZZ_JSONL=FILE
+# appends a JSON line per harness (executions, findings) there.
+FUZZ_BUILD   := build/fuzz
+FUZZ_SECONDS ?= 20
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.cpp,%,$(wildcard tests/fuzz/fuzz_*.cpp))
+.PHONY: fuzz fuzz-build fuzz-run
+fuzz:
+	$(MAKE) BUILD=$(FUZZ_BUILD) FUZZ=1 CUDA=0 fuzz-build
+fuzz-build: $(addprefix $(BUILD)/fuzz_,$(FUZZ_NAMES)) $(BUILD)/make_seeds
+	rm -rf $(BUILD)/seeds && ./$(BUILD)/make_seeds $(BUILD)/seeds
+$(BUILD)/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/libhyperclip.a
+	$(CXX) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+$(BUILD)/make_seeds: $(BUILD)/obj/tests/fuzz/make_seeds.o $(BUILD)/libhyperclip.a
+	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+fuzz-run: fuzz
+	bash tools/fuzz_run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_JSONL)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 

@@ -1,5 +1,6 @@
 // hyperclip embed (SPEC §5): L2-normalised image or text embeddings as a .npy array, so that
 // people can build retrieval on top.
+#include <sstream>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -15,6 +16,7 @@
 #include "infer/zeroshot.h"
 #include "infer/export.h"
 #include "train/checkpoint.h"
+#include "data/file_read.h"
 
 namespace hc::cli {
 
@@ -31,8 +33,7 @@ static const char* kEmbedHelp =
 
 static std::vector<std::string> read_texts(const std::string& path) {
   std::vector<std::string> texts;
-  std::ifstream in(path);
-  HC_CHECK(in, path, ": cannot open");
+  std::istringstream in(read_file_text(path, "text file"));
   for (std::string line; std::getline(in, line);) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     texts.push_back(line);

@@ -3,6 +3,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "models/config_check.h"
 #include "models/hyperclip.h"
 
 namespace hc::cli {
@@ -45,6 +46,7 @@ int cmd_params(int argc, char** argv) {
   cfg.embed = a.get_int("embed", nano ? 128 : 512);
   cfg.vocab = a.get_int("vocab", 8192);
   HC_CHECK(cfg.embed > 0 && cfg.vocab > 0, "--embed and --vocab must be positive");
+  validate_config(cfg, "options");
   ParamCounts c = count_parameters(cfg);
   std::printf("{\"image\": %lld, \"text\": %lld, \"hyper\": %lld, \"total\": %lld}\n",
               static_cast<long long>(c.image), static_cast<long long>(c.text),

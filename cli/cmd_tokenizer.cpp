@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "infer/templates.h"
 #include "core/error.h"
 #include "data/tokenizer.h"
+#include "data/file_read.h"
 
 namespace hc::cli {
 
@@ -51,8 +53,7 @@ std::vector<std::string> read_caption_lines(const std::string& spec) {
   const bool tsv = spec.rfind("tsv:", 0) == 0;
   const std::string path = tsv ? spec.substr(4) : spec;
   HC_CHECK(!path.empty(), "caption spec '", spec, "' names no file");
-  std::ifstream in(path, std::ios::binary);
-  HC_CHECK(in, path, ": cannot open caption file (", std::strerror(errno), ")");
+  std::istringstream in(read_file_text(path, "caption file"));
   std::vector<std::string> captions;
   std::string line;
   size_t line_no = 0;

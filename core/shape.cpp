@@ -8,8 +8,19 @@ namespace hc {
 
 int64_t numel(const Shape& s) {
   int64_t n = 1;
-  for (int64_t d : s) n *= d;
+  for (int64_t d : s)
+    HC_CHECK(!__builtin_mul_overflow(n, d, &n), "shape ", shape_str(s), " has more elements than int64 holds");
   return n;
+}
+
+bool checked_numel(const Shape& s, int64_t elem_size, int64_t* out) {
+  int64_t n = 1;
+  for (int64_t d : s)
+    if (d < 0 || __builtin_mul_overflow(n, d, &n)) return false;
+  int64_t bytes = 0;
+  if (__builtin_mul_overflow(n, elem_size, &bytes)) return false;
+  *out = n;
+  return true;
 }
 
 std::string shape_str(const Shape& s) {

@@ -13,12 +13,14 @@ const TensorImpl& Tensor::checked() const {
 }
 
 Tensor Tensor::empty_on(Backend& backend, const Shape& shape, DType dtype) {
-  for (int64_t d : shape) HC_CHECK(d >= 0, "negative dimension in shape ", shape_str(shape));
+  int64_t n = 0;
+  HC_CHECK(checked_numel(shape, static_cast<int64_t>(dtype_size(dtype)), &n), "tensor of shape ", shape_str(shape),
+           ": a negative dimension, or more elements than memory can address");
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape;
   impl->dtype = dtype;
   impl->storage = std::make_shared<Storage>(backend,
-                                            static_cast<size_t>(hc::numel(shape)) * dtype_size(dtype));
+                                            static_cast<size_t>(n) * dtype_size(dtype));
   return Tensor(std::move(impl));
 }
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 
 #include "core/error.h"
 #include "data/dataset_readers.h"
@@ -28,18 +29,8 @@ std::string trim_right(const std::string& s) {
   return s.substr(0, end);
 }
 
-std::vector<uint8_t> read_file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(cat(path, ": cannot open (", std::strerror(errno), ")"));
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                             std::istreambuf_iterator<char>());
-  if (in.bad()) throw Error(cat(path, ": read error"));
-  return bytes;
-}
-
 std::vector<std::string> read_class_names(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(cat(path, ": cannot open class-names file (", std::strerror(errno), ")"));
+  std::istringstream in(read_file_text(path, "class-names file"));
   std::vector<std::string> names;
   std::string line;
   while (std::getline(in, line)) {
@@ -61,8 +52,7 @@ using detail::trim_right;
 class TsvDataset : public Dataset {
  public:
   explicit TsvDataset(const std::string& file) : file_(file) {
-    std::ifstream in(file);
-    if (!in) throw Error(cat(file, ": cannot open TSV file (", std::strerror(errno), ")"));
+    std::istringstream in(read_file_text(file, "TSV file"));
     // Image paths are relative to the TSV's own folder, so a dataset can be moved as a whole.
     const fs::path base = fs::path(file).parent_path();
     std::string line;
@@ -176,7 +166,23 @@ bool all_digits(const std::string& s) {
 
 // The alternatives a brace group's contents stand for, or an empty list when the group is not an
 // expansion (no ".." range and no comma), in which case the braces are kept literally, as bash does.
-std::vector<std::string> brace_alternatives(const std::string& body, const std::string& pattern) {
+// Brace patterns expand to a product of their groups' sizes; the names made so far are counted
+// against these bounds, so that {0..9999999}{0..9999999} is an error instead of an exhausted
+// memory (issue 24).
+struct BraceBudget {
+  size_t max_names;
+  size_t names = 0, bytes = 0;
+  static constexpr size_t kMaxBytes = size_t{256} << 20;
+  void add(const std::string& pattern, const std::string& name) {
+    ++names;
+    bytes += name.size();
+    HC_CHECK(names <= max_names && bytes <= kMaxBytes, "brace pattern '", pattern.substr(0, 200),
+             "' expands to more than ", max_names, " names (or ", kMaxBytes, " bytes of names)");
+  }
+};
+
+std::vector<std::string> brace_alternatives(const std::string& body, const std::string& pattern,
+                                            const BraceBudget& budget) {
   std::vector<std::string> alts;
   size_t dots = body.find("..");
   if (dots != std::string::npos && body.find(',') == std::string::npos) {
@@ -185,13 +191,13 @@ std::vector<std::string> brace_alternatives(const std::string& body, const std::
              "} must be two non-negative integers");
     HC_CHECK(a.size() <= 18 && b.size() <= 18, "brace pattern '", pattern, "': range {", body,
              "} is too large");
-    long long lo = std::stoll(a), hi = std::stoll(b);
+    long long lo = std::stoll(a), hi = std::stoll(b);  // at most 18 digits: fits
     // Zero padding is kept when either end is written with a leading zero ({000..999}).
     bool padded = (a.size() > 1 && a[0] == '0') || (b.size() > 1 && b[0] == '0');
     size_t width = padded ? std::max(a.size(), b.size()) : 0;
     long long step = lo <= hi ? 1 : -1;
-    HC_CHECK((hi - lo) * step < 10000000, "brace pattern '", pattern, "': range {", body,
-             "} has more than 10 million values");
+    HC_CHECK((hi - lo) * step < static_cast<long long>(budget.max_names), "brace pattern '", pattern, "': range {",
+             body, "} has more than ", budget.max_names, " values");
     for (long long v = lo;; v += step) {
       std::string s = std::to_string(v);
       if (s.size() < width) s.insert(0, width - s.size(), '0');
@@ -217,41 +223,49 @@ std::vector<std::string> brace_alternatives(const std::string& body, const std::
   return alts;
 }
 
-void expand_into(const std::string& p, const std::string& pattern, std::vector<std::string>& out) {
-  size_t open = p.find('{');
-  if (open == std::string::npos) {
-    out.push_back(p);
-    return;
-  }
-  int depth = 0;
-  size_t close = std::string::npos;
-  for (size_t i = open; i < p.size(); ++i) {
-    if (p[i] == '{') ++depth;
-    if (p[i] == '}' && --depth == 0) {
-      close = i;
-      break;
+// Expands the groups of p from position `from` on (what lies before it is final text).
+void expand_into(const std::string& p, size_t from, const std::string& pattern, std::vector<std::string>& out,
+                 BraceBudget& budget) {
+  for (;;) {
+    size_t open = p.find('{', from);
+    if (open == std::string::npos) {
+      budget.add(pattern, p);
+      out.push_back(p);
+      return;
     }
-  }
-  HC_CHECK(close != std::string::npos, "brace pattern '", pattern, "': unmatched '{'");
-  std::string prefix = p.substr(0, open), suffix = p.substr(close + 1);
-  std::vector<std::string> alts = brace_alternatives(p.substr(open + 1, close - open - 1), pattern);
-  if (alts.empty()) {
-    // Literal braces: keep them and expand what follows.
-    std::vector<std::string> rest;
-    expand_into(suffix, pattern, rest);
-    for (const std::string& r : rest) out.push_back(p.substr(0, close + 1) + r);
+    int depth = 0;
+    size_t close = std::string::npos;
+    for (size_t i = open; i < p.size(); ++i) {
+      if (p[i] == '{') ++depth;
+      if (p[i] == '}' && --depth == 0) {
+        close = i;
+        break;
+      }
+    }
+    HC_CHECK(close != std::string::npos, "brace pattern '", pattern, "': unmatched '{'");
+    std::vector<std::string> alts = brace_alternatives(p.substr(open + 1, close - open - 1), pattern, budget);
+    if (alts.empty()) {
+      from = close + 1;  // literal braces: kept as they are; go on after them
+      continue;
+    }
+    // Expanding prefix + alternative + suffix from the group's position on handles nested groups
+    // inside an alternative and later groups in the suffix alike.
+    const std::string prefix = p.substr(0, open), suffix = p.substr(close + 1);
+    for (const std::string& a : alts) expand_into(prefix + a + suffix, open, pattern, out, budget);
     return;
   }
-  // The prefix has no braces, so expanding prefix + alternative + suffix handles nested groups
-  // inside an alternative and later groups in the suffix alike.
-  for (const std::string& a : alts) expand_into(prefix + a + suffix, pattern, out);
 }
 
 }  // namespace
 
-std::vector<std::string> expand_braces(const std::string& pattern) {
+std::vector<std::string> expand_braces(const std::string& pattern, size_t max_names) {
+  // A pattern is a path: a longer one is damage, and the recursion below is as deep as the
+  // pattern has groups.
+  HC_CHECK(pattern.size() <= kMaxBracePatternBytes, "brace pattern of ", pattern.size(), " bytes, more than the ",
+           kMaxBracePatternBytes, " a path may have");
   std::vector<std::string> out;
-  expand_into(pattern, pattern, out);
+  BraceBudget budget{max_names};
+  expand_into(pattern, 0, pattern, out, budget);
   return out;
 }
 

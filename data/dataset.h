@@ -55,6 +55,10 @@ class Dataset {
 std::unique_ptr<Dataset> open_dataset(const std::string& spec, const DatasetOptions& opt = {});
 
 // Expands "a-{000..003}.tar" to a-000.tar ... a-003.tar (zero padding kept); also {a,b,c} lists.
-std::vector<std::string> expand_braces(const std::string& pattern);
+// A pattern that would expand to more than max_names names (or 256 MB of them), or is longer than
+// kMaxBracePatternBytes, is an error naming it.
+constexpr size_t kMaxBraceNames = 1000000;
+constexpr size_t kMaxBracePatternBytes = 4096;
+std::vector<std::string> expand_braces(const std::string& pattern, size_t max_names = kMaxBraceNames);
 
 }  // namespace hc

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/file_read.h"
 
 namespace hc::detail {
 
@@ -19,8 +20,6 @@ std::unique_ptr<Dataset> open_idx_dataset(const std::string& arg, const DatasetO
 
 // One class name per non-empty line, trailing whitespace (and CR) trimmed. Errors name the file.
 std::vector<std::string> read_class_names(const std::string& path);
-// The whole file as bytes. Errors name the file.
-std::vector<uint8_t> read_file_bytes(const std::string& path);
 // Trailing spaces, tabs, CR and LF removed.
 std::string trim_right(const std::string& s);
 

@@ -5,7 +5,9 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstdio>
+#include <cstring>
 #include <sstream>
 
 #include "core/error.h"
@@ -15,35 +17,84 @@ namespace hc::detail {
 
 namespace {
 
-// The file's bytes, decompressed when it starts with the gzip magic (1f 8b).
-std::vector<uint8_t> read_maybe_gzipped(const std::string& path) {
-  std::vector<uint8_t> raw = read_file_bytes(path);
-  if (raw.size() < 2 || raw[0] != 0x1f || raw[1] != 0x8b) return raw;
-  gzFile gz = gzopen(path.c_str(), "rb");
-  HC_CHECK(gz != nullptr, path, ": cannot open gzip file");
-  std::vector<uint8_t> out;
-  std::vector<uint8_t> chunk(1 << 20);
-  for (;;) {
-    int n = gzread(gz, chunk.data(), static_cast<unsigned>(chunk.size()));
-    if (n < 0) {
-      int errnum = 0;
-      std::string msg = gzerror(gz, &errnum);
-      gzclose(gz);
-      throw Error(cat(path, ": corrupt gzip data (", msg, ")"));
+// An IDX file's bytes, gunzipped when they start with the gzip magic (1f 8b). The header (first
+// `header` bytes) is read first; `expected(header bytes)` then gives the whole size the header
+// claims, checked for overflow, and no more than that is ever decompressed or allocated: a small
+// gzip file cannot expand into memory beyond what its own header promises, and that promise must
+// be one deflate can keep (at most 1032 bytes out per byte in).
+class IdxBytes {
+ public:
+  explicit IdxBytes(const std::string& path) : path_(path), raw_(read_file_bytes(path, "IDX file")) {
+    gz_ = raw_.size() >= 2 && raw_[0] == 0x1f && raw_[1] == 0x8b;
+    if (gz_) {
+      std::memset(&z_, 0, sizeof z_);
+      HC_CHECK(inflateInit2(&z_, 16 + MAX_WBITS) == Z_OK, path, ": cannot start gzip decompression");
+      z_.next_in = raw_.data();
+      z_.avail_in = static_cast<uInt>(std::min<size_t>(raw_.size(), UINT32_MAX));
     }
-    if (n == 0) break;
-    out.insert(out.end(), chunk.begin(), chunk.begin() + n);
   }
-  // A truncated stream reads as a short end of file; zlib reports it here rather than from gzread.
-  int errnum = 0;
-  const char* msg = gzerror(gz, &errnum);
-  std::string why = msg ? msg : "";
-  gzclose(gz);
-  HC_CHECK(errnum == Z_OK || errnum == Z_STREAM_END, path, ": corrupt gzip data (", why, ")");
-  return out;
+  ~IdxBytes() {
+    if (gz_) inflateEnd(&z_);
+  }
+  IdxBytes(const IdxBytes&) = delete;
+  IdxBytes& operator=(const IdxBytes&) = delete;
+
+  // The largest size the file could hold once decompressed.
+  uint64_t max_size() const { return gz_ ? static_cast<uint64_t>(raw_.size()) * 1032 + 1024 : raw_.size(); }
+
+  // Up to n more bytes (fewer only at the end of the data).
+  size_t read(uint8_t* out, size_t n) {
+    if (!gz_) {
+      size_t k = std::min(n, raw_.size() - at_);
+      if (k) std::memcpy(out, raw_.data() + at_, k);  // an empty file has no data pointer
+      at_ += k;
+      return k;
+    }
+    size_t got = 0;
+    while (got < n && !ended_) {
+      z_.next_out = out + got;
+      z_.avail_out = static_cast<uInt>(std::min<size_t>(n - got, UINT32_MAX));
+      int r = inflate(&z_, Z_NO_FLUSH);
+      got = static_cast<size_t>(z_.next_out - out);
+      if (r == Z_STREAM_END) {
+        // gzip allows several members one after the other.
+        if (z_.avail_in == 0) ended_ = true;
+        else HC_CHECK(inflateReset(&z_) == Z_OK, path_, ": corrupt gzip data");
+      } else if (r == Z_BUF_ERROR && z_.avail_in == 0) {
+        throw Error(cat(path_, ": corrupt gzip data (truncated)"));
+      } else if (r != Z_OK) {
+        throw Error(cat(path_, ": corrupt gzip data (", z_.msg ? z_.msg : "inflate failed", ")"));
+      }
+    }
+    return got;
+  }
+
+ private:
+  std::string path_;
+  std::vector<uint8_t> raw_;
+  bool gz_ = false, ended_ = false;
+  size_t at_ = 0;
+  z_stream z_;
+};
+
+// The whole content of an IDX file whose first `header` bytes give its size through `expected`.
+template <class Expected>
+std::vector<uint8_t> read_idx(const std::string& path, size_t header, Expected expected) {
+  IdxBytes in(path);
+  std::vector<uint8_t> bytes(header);
+  bytes.resize(in.read(bytes.data(), header));
+  const uint64_t want = expected(bytes);  // checks the header; throws naming the file
+  HC_CHECK(want <= in.max_size(), path, ": the header claims ", want, " bytes of data, more than the file (",
+           in.max_size(), " bytes at most once decompressed) can hold: truncated or corrupt");
+  bytes.resize(static_cast<size_t>(want));
+  size_t got = header + in.read(bytes.data() + header, static_cast<size_t>(want) - header);
+  uint8_t extra;
+  HC_CHECK(got == want && in.read(&extra, 1) == 0, path, ": ", got == want ? "more" : cat(got).c_str(),
+           " bytes of data, but the header's counts need ", want, got < want ? " (truncated?)" : "");
+  return bytes;
 }
 
-uint32_t be32(const std::vector<uint8_t>& b, size_t at) {
+uint32_t be32(const std::vector<uint8_t>& b, size_t at) {  // b has at least at + 4 bytes
   return (uint32_t(b[at]) << 24) | (uint32_t(b[at + 1]) << 16) | (uint32_t(b[at + 2]) << 8) |
          uint32_t(b[at + 3]);
 }
@@ -59,36 +110,37 @@ class IdxDataset : public Dataset {
   IdxDataset(const std::string& images_file, const std::string& labels_file,
              const std::string& names_file)
       : images_file_(images_file), labels_file_(labels_file) {
-    std::vector<uint8_t> img = read_maybe_gzipped(images_file);
-    // The magic first: the likeliest mistake is a wrong file, which should be reported as such.
-    HC_CHECK(img.size() >= 4, images_file, ": too short for an IDX file (", img.size(), " bytes)");
-    uint32_t magic = be32(img, 0);
-    HC_CHECK(magic == 0x00000803, images_file, ": not an IDX image file (magic ", hex32(magic),
-             ", expected 0x00000803)");
-    HC_CHECK(img.size() >= 16, images_file, ": too short for an IDX image header (", img.size(),
-             " bytes)");
+    std::vector<uint8_t> img = read_idx(images_file, 16, [&](const std::vector<uint8_t>& h) -> uint64_t {
+      // The magic first: the likeliest mistake is a wrong file, which should be reported as such.
+      HC_CHECK(h.size() >= 4, images_file, ": too short for an IDX file (", h.size(), " bytes)");
+      uint32_t magic = be32(h, 0);
+      HC_CHECK(magic == 0x00000803, images_file, ": not an IDX image file (magic ", hex32(magic),
+               ", expected 0x00000803)");
+      HC_CHECK(h.size() >= 16, images_file, ": too short for an IDX image header (", h.size(), " bytes)");
+      const uint64_t n = be32(h, 4), rows = be32(h, 8), cols = be32(h, 12);
+      HC_CHECK(rows > 0 && cols > 0 && rows <= 65536 && cols <= 65536, images_file, ": implausible image size ", rows,
+               "x", cols);
+      HC_CHECK(n > 0, images_file, ": no images");
+      uint64_t want = 0;
+      HC_CHECK(!__builtin_mul_overflow(n, rows * cols, &want) && !__builtin_add_overflow(want, 16, &want),
+               images_file, ": ", n, " images of ", rows, "x", cols, " do not fit in 64 bits");
+      rows_ = static_cast<int>(rows);
+      cols_ = static_cast<int>(cols);
+      return want;
+    });
     const uint64_t n = be32(img, 4);
-    rows_ = static_cast<int>(be32(img, 8));
-    cols_ = static_cast<int>(be32(img, 12));
-    HC_CHECK(rows_ > 0 && cols_ > 0 && rows_ <= 65536 && cols_ <= 65536, images_file,
-             ": implausible image size ", rows_, "x", cols_);
-    const uint64_t want = 16 + n * static_cast<uint64_t>(rows_) * cols_;
-    HC_CHECK(img.size() == want, images_file, ": ", img.size(), " bytes, but the header's ", n,
-             " images of ", rows_, "x", cols_, " need ", want, " (truncated?)");
     pixels_.assign(img.begin() + 16, img.end());
 
-    std::vector<uint8_t> lab = read_maybe_gzipped(labels_file);
-    HC_CHECK(lab.size() >= 4, labels_file, ": too short for an IDX file (", lab.size(), " bytes)");
-    uint32_t lmagic = be32(lab, 0);
-    HC_CHECK(lmagic == 0x00000801, labels_file, ": not an IDX label file (magic ", hex32(lmagic),
-             ", expected 0x00000801)");
-    HC_CHECK(lab.size() >= 8, labels_file, ": too short for an IDX label header (", lab.size(),
-             " bytes)");
-    const uint64_t nl = be32(lab, 4);
-    HC_CHECK(lab.size() == 8 + nl, labels_file, ": ", lab.size(), " bytes, but the header's ", nl,
-             " labels need ", 8 + nl, " (truncated?)");
-    HC_CHECK(nl == n, labels_file, ": ", nl, " labels, but ", images_file, " has ", n, " images");
-    HC_CHECK(n > 0, images_file, ": no images");
+    std::vector<uint8_t> lab = read_idx(labels_file, 8, [&](const std::vector<uint8_t>& h) -> uint64_t {
+      HC_CHECK(h.size() >= 4, labels_file, ": too short for an IDX file (", h.size(), " bytes)");
+      uint32_t lmagic = be32(h, 0);
+      HC_CHECK(lmagic == 0x00000801, labels_file, ": not an IDX label file (magic ", hex32(lmagic),
+               ", expected 0x00000801)");
+      HC_CHECK(h.size() >= 8, labels_file, ": too short for an IDX label header (", h.size(), " bytes)");
+      const uint64_t nl = be32(h, 4);
+      HC_CHECK(nl == n, labels_file, ": ", nl, " labels, but ", images_file, " has ", n, " images");
+      return 8 + nl;
+    });
     int max_label = 0;
     for (size_t i = 8; i < lab.size(); ++i) {
       labels_.push_back(lab[i]);

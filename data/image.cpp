@@ -1,71 +1,15 @@
-// Image decoding (stb_image, PNG and JPEG only) and the preprocessing used for training and
-// evaluation: PIL-style antialiased bicubic resize, centre and random-resized crops, flips and
-// normalisation into a float tensor.
+// The preprocessing used for training and evaluation: PIL-style antialiased bicubic resize, centre
+// and random-resized crops, flips and normalisation into a float tensor. Decoding is in
+// data/image_decode.cpp.
 #include "data/image.h"
 
 #include <algorithm>
-#include <cctype>
-#include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 #include "core/error.h"
 
-// The implementation lives in this translation unit only. PNG and JPEG are all the datasets need;
-// leaving out the other formats keeps the decoder's attack surface and code size small. We read
-// files ourselves, so stb's stdio helpers are not needed either.
-#define STB_IMAGE_IMPLEMENTATION
-#define STBI_ONLY_PNG
-#define STBI_ONLY_JPEG
-#define STBI_NO_STDIO
-#include <stb/stb_image.h>
-
 namespace hc {
-
-bool is_image_name(const std::string& name) {
-  std::string lower = name;
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  auto ends_with = [&](const char* ext) {
-    size_t n = std::strlen(ext);
-    return lower.size() > n && lower.compare(lower.size() - n, n, ext) == 0;
-  };
-  return ends_with(".png") || ends_with(".jpg") || ends_with(".jpeg");
-}
-
-Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name) {
-  HC_CHECK(!bytes.empty(), name, ": empty image file");
-  HC_CHECK(bytes.size() <= static_cast<size_t>(INT32_MAX), name, ": image file too large (",
-           bytes.size(), " bytes)");
-  int w = 0, h = 0, channels_in_file = 0;
-  // Forcing 3 channels makes stb convert grey, grey+alpha and RGBA to RGB for us (alpha dropped).
-  stbi_uc* pixels = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h,
-                                          &channels_in_file, 3);
-  if (!pixels) {
-    // stb's failure reason is thread-local in this version, so concurrent loaders don't mix them.
-    const char* reason = stbi_failure_reason();
-    std::string why = reason ? reason : "unknown error";
-    if (why == "unknown image type")
-      throw Error(cat(name, ": not a PNG or JPEG image (", why, ")"));
-    throw Error(cat(name, ": cannot decode image (", why, ")"));
-  }
-  Image img;
-  img.width = w;
-  img.height = h;
-  img.rgb.assign(pixels, pixels + static_cast<size_t>(w) * h * 3);
-  stbi_image_free(pixels);
-  return img;
-}
-
-Image load_image(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(cat(path, ": cannot open image file (", std::strerror(errno), ")"));
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                             std::istreambuf_iterator<char>());
-  if (in.bad()) throw Error(cat(path, ": error while reading image file"));
-  return decode_image(bytes, path);
-}
 
 namespace {
 

@@ -1,4 +1,4 @@
-// Images and their preprocessing: decoding (PNG and JPEG through stb_image), bicubic antialiased
+// Images and their preprocessing: decoding (JPEG through libjpeg-turbo, PNG through libpng), bicubic antialiased
 // resize, crops, flips, per-channel normalisation, and batching into an [N, 3, H, W] tensor.
 #pragma once
 #include <cstdint>
@@ -16,12 +16,23 @@ struct Image {
   std::vector<uint8_t> rgb;  // width * height * 3
 };
 
-// Decodes PNG or JPEG (any channel count; grey and alpha are converted to RGB). `name` is used in
-// error messages ("photos/cat.jpg: not a PNG or JPEG image (unknown image type)").
-Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name);
-Image load_image(const std::string& path);  // reads the file, then decode_image
+// Images larger than this are refused before any pixel memory is allocated (a hostile header can
+// claim 65535 x 65535): 2^26 pixels, 8192 x 8192, 192 MB of RGB.
+constexpr int64_t kMaxImagePixels = int64_t{1} << 26;
+// Image files (and image members of tar shards) larger than this are refused before being read.
+constexpr uint64_t kMaxImageFileBytes = uint64_t{256} << 20;
+
+// Decodes PNG or JPEG (any channel count; grey and alpha are converted to RGB, CMYK as stb_image
+// did). Damage of any kind, a truncated file included, is an hc::Error naming `name`
+// ("photos/cat.jpg: cannot decode JPEG image (Premature end of JPEG file)").
+Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name,
+                   int64_t max_pixels = kMaxImagePixels);
+// Reads the file (which must be a regular file), then decode_image.
+Image load_image(const std::string& path, int64_t max_pixels = kMaxImagePixels);
 // True for the file names load_image is meant for: .png, .jpg, .jpeg, any case.
 bool is_image_name(const std::string& name);
+// The decoders' names and versions, for benchmarks and `hyperclip info`.
+std::string image_decoder_versions();
 
 // Bicubic resize (Keys a = -0.5, as PIL), antialiased when shrinking: the kernel is widened by
 // the scale factor, as PIL's resize does.

@@ -1,14 +1,14 @@
 #include "data/safetensors.h"
 
-#include "data/atomic_file.h"
-
 #include <algorithm>
-#include <cerrno>
+#include <climits>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
+
+#include "core/json_field.h"
+#include "data/atomic_file.h"
+#include "data/file_read.h"
 
 namespace hc {
 
@@ -42,21 +42,44 @@ static float bf16_to_float(uint16_t b) {
   return f;
 }
 
-SafeTensors read_safetensors(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  HC_CHECK(in, path, ": cannot open (", std::strerror(errno), ")");
-  in.seekg(0, std::ios::end);
-  uint64_t file_size = static_cast<uint64_t>(in.tellg());
-  in.seekg(0);
+int64_t SafeTensors::total_elements() const {
+  int64_t n = 0;
+  for (auto& t : tensors) n += t.second.numel();
+  return n;
+}
+
+int64_t SafeTensorsHeader::total_elements() const {
+  int64_t n = 0;
+  for (const SafeTensorsEntry& e : entries) n += e.numel;  // the entries tile the file: no overflow
+  return n;
+}
+
+namespace {
+
+constexpr uint64_t kMaxHeaderBytes = 100'000'000;
+constexpr size_t kMaxRank = 16;
+
+int64_t dtype_bytes(const std::string& dtype) {
+  if (dtype == "F32" || dtype == "I32") return 4;
+  if (dtype == "F64") return 8;
+  if (dtype == "F16" || dtype == "BF16") return 2;
+  return 0;
+}
+
+SafeTensorsHeader parse_header(const InputFile& in) {
+  const std::string& path = in.path();
+  const uint64_t file_size = in.size();
   HC_CHECK(file_size >= 8, path, ": not a safetensors file (", file_size, " bytes, too short for a header)");
   unsigned char len_bytes[8];
-  in.read(reinterpret_cast<char*>(len_bytes), 8);
+  HC_CHECK(in.read_at(len_bytes, 8, 0), path, ": file shrank while being read");
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
   HC_CHECK(header_len <= file_size - 8, path, ": header length ", header_len,
            " runs past the end of the file (", file_size, " bytes): truncated or not safetensors");
+  HC_CHECK(header_len <= kMaxHeaderBytes, path, ": header length ", header_len, " is over the limit of ",
+           kMaxHeaderBytes, " bytes");
   std::string header(header_len, '\0');
-  in.read(header.data(), static_cast<std::streamsize>(header_len));
+  HC_CHECK(in.read_at(header.data(), header_len, 8), path, ": file shrank while being read");
   json h;
   try {
     h = json::parse(header);
@@ -64,64 +87,88 @@ SafeTensors read_safetensors(const std::string& path) {
     throw Error(cat(path, ": header is not valid JSON (", e.what(), ")"));
   }
   HC_CHECK(h.is_object(), path, ": header is not a JSON object");
-  uint64_t data_start = 8 + header_len, data_size = file_size - data_start;
 
-  SafeTensors st;
-  st.path = path;
-  struct Entry {
-    std::string name, dtype;
-    Shape shape;
-    uint64_t begin, end;
-  };
-  std::vector<Entry> entries;
+  SafeTensorsHeader out;
+  out.path = path;
+  out.data_start = 8 + header_len;
+  const uint64_t data_size = file_size - out.data_start;
   for (auto it = h.begin(); it != h.end(); ++it) {
     if (it.key() == "__metadata__") {
       HC_CHECK(it.value().is_object(), path, ": __metadata__ is not an object");
       for (auto m = it.value().begin(); m != it.value().end(); ++m) {
         HC_CHECK(m.value().is_string(), path, ": metadata '", m.key(), "' is not a string");
-        st.metadata[m.key()] = m.value().get<std::string>();
+        out.metadata[m.key()] = m.value().get<std::string>();
       }
       continue;
     }
+    const std::string what = cat(path, ": tensor '", it.key(), "'");
     const json& t = it.value();
-    HC_CHECK(t.is_object() && t.contains("dtype") && t.contains("shape") && t.contains("data_offsets"),
-             path, ": tensor '", it.key(), "' lacks dtype, shape or data_offsets");
-    Entry e;
+    HC_CHECK(t.is_object() && t.contains("dtype") && t.contains("shape") && t.contains("data_offsets"), what,
+             " lacks dtype, shape or data_offsets");
+    SafeTensorsEntry e;
     e.name = it.key();
-    try {
-      e.dtype = t["dtype"].get<std::string>();
-      for (auto& d : t["shape"]) e.shape.push_back(d.get<int64_t>());
-      e.begin = t["data_offsets"].at(0).get<uint64_t>();
-      e.end = t["data_offsets"].at(1).get<uint64_t>();
-    } catch (const std::exception& ex) {
-      throw Error(cat(path, ": tensor '", it.key(), "' has a malformed entry (", ex.what(), ")"));
-    }
-    entries.push_back(e);
+    e.dtype = json_string(t["dtype"], what + ": dtype");
+    const int64_t esize = dtype_bytes(e.dtype);
+    HC_CHECK(esize > 0, what, " has unsupported dtype ", e.dtype.substr(0, 20), " (F32, F64, I32, F16, BF16 are read)");
+    const json& shape = t["shape"];
+    HC_CHECK(shape.is_array() && shape.size() <= kMaxRank, what, ": shape must be an array of at most ", kMaxRank,
+             " dimensions");
+    for (const json& d : shape) e.shape.push_back(json_int(d, 0, INT64_MAX, what + ": shape dimension"));
+    HC_CHECK(checked_numel(e.shape, esize, &e.numel), what, ": shape ", shape_str(e.shape),
+             " has more elements than int64 holds");
+    const json& off = t["data_offsets"];
+    HC_CHECK(off.is_array() && off.size() == 2, what, ": data_offsets must be [begin, end]");
+    e.begin = static_cast<uint64_t>(json_int(off[0], 0, INT64_MAX, what + ": data_offsets[0]"));
+    e.end = static_cast<uint64_t>(json_int(off[1], 0, INT64_MAX, what + ": data_offsets[1]"));
+    HC_CHECK(e.begin <= e.end && e.end <= data_size, what, " lies at bytes [", e.begin, ", ", e.end,
+             ") outside the data section of ", data_size, " bytes: the file is truncated or corrupt");
+    const uint64_t bytes = static_cast<uint64_t>(e.numel) * static_cast<uint64_t>(esize);
+    HC_CHECK(e.end - e.begin == bytes, what, " holds ", e.end - e.begin, " bytes but shape ", shape_str(e.shape),
+             " of ", e.dtype, " needs ", bytes);
+    out.entries.push_back(std::move(e));
   }
-  // File order, so that callers see tensors as written.
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.begin < b.begin; });
-  for (const Entry& e : entries) {
-    size_t esize;
-    if (e.dtype == "F32" || e.dtype == "I32") esize = 4;
-    else if (e.dtype == "F64") esize = 8;
-    else if (e.dtype == "F16" || e.dtype == "BF16") esize = 2;
-    else throw Error(cat(path, ": tensor '", e.name, "' has unsupported dtype ", e.dtype));
-    for (int64_t d : e.shape) HC_CHECK(d >= 0, path, ": tensor '", e.name, "' has a negative dimension");
-    uint64_t bytes = static_cast<uint64_t>(numel(e.shape)) * esize;
-    HC_CHECK(e.begin <= e.end && e.end <= data_size, path, ": tensor '", e.name, "' lies at bytes [",
-             e.begin, ", ", e.end, ") outside the data section of ", data_size,
-             " bytes: the file is truncated or corrupt");
-    HC_CHECK(e.end - e.begin == bytes, path, ": tensor '", e.name, "' holds ", e.end - e.begin,
-             " bytes but shape ", shape_str(e.shape), " of ", e.dtype, " needs ", bytes);
-    std::vector<char> raw(bytes);
-    in.seekg(static_cast<std::streamoff>(data_start + e.begin));
-    in.read(raw.data(), static_cast<std::streamsize>(bytes));
-    HC_CHECK(static_cast<uint64_t>(in.gcount()) == bytes, path, ": short read of tensor '", e.name, "'");
+  // File order, so that callers see tensors as written. As in the format's specification, the
+  // tensors must tile the data section: no overlaps (two entries sharing bytes would let a small
+  // file claim many times its size) and no holes.
+  std::stable_sort(out.entries.begin(), out.entries.end(), [](const SafeTensorsEntry& a, const SafeTensorsEntry& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
+  uint64_t at = 0;
+  for (const SafeTensorsEntry& e : out.entries) {
+    HC_CHECK(e.begin == at, path, ": tensor '", e.name, "' starts at byte ", e.begin, " of the data section, but ",
+             at == 0 ? std::string("the data starts at 0") : cat("the previous tensor ends at ", at),
+             ": tensors overlap or leave a gap");
+    at = e.end;
+  }
+  HC_CHECK(at == data_size, path, ": the tensors end at byte ", at, " of a data section of ", data_size,
+           " bytes: trailing data, or the file is not safetensors");
+  return out;
+}
+
+}  // namespace
+
+SafeTensorsHeader read_safetensors_header(const std::string& path) {
+  InputFile in(path, "safetensors file");
+  return parse_header(in);
+}
+
+SafeTensors read_safetensors(const std::string& path) {
+  InputFile in(path, "safetensors file");
+  SafeTensorsHeader h = parse_header(in);
+  SafeTensors st;
+  st.path = path;
+  st.metadata = std::move(h.metadata);
+  std::vector<char> raw;
+  for (const SafeTensorsEntry& e : h.entries) {
+    const uint64_t bytes = e.end - e.begin;
+    const uint64_t offset = h.data_start + e.begin;
     Tensor t;
     if (e.dtype == "F16" || e.dtype == "BF16") {
+      raw.resize(bytes);
+      HC_CHECK(in.read_at(raw.data(), bytes, offset), path, ": short read of tensor '", e.name, "'");
       t = Tensor::empty(e.shape, DType::F32);
       float* p = t.data<float>();
-      for (int64_t i = 0; i < t.numel(); ++i) {
+      for (int64_t i = 0; i < e.numel; ++i) {
         uint16_t v;
         std::memcpy(&v, raw.data() + 2 * i, 2);
         p[i] = e.dtype == "F16" ? half_to_float(v) : bf16_to_float(v);
@@ -129,7 +176,7 @@ SafeTensors read_safetensors(const std::string& path) {
     } else {
       DType dt = e.dtype == "F32" ? DType::F32 : e.dtype == "F64" ? DType::F64 : DType::I32;
       t = Tensor::empty(e.shape, dt);
-      if (bytes) std::memcpy(t.raw_data(), raw.data(), bytes);
+      if (bytes) HC_CHECK(in.read_at(t.raw_data(), bytes, offset), path, ": short read of tensor '", e.name, "'");
     }
     st.tensors.emplace_back(e.name, t);
   }

@@ -7,11 +7,12 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
-#include <fstream>
+#include <functional>
 #include <queue>
 #include <sstream>
 
 #include "core/error.h"
+#include "data/file_read.h"
 
 namespace hc {
 
@@ -150,15 +151,25 @@ Tokenizer Tokenizer::train(const std::vector<std::string>& captions, int32_t voc
   std::vector<std::pair<int32_t, int32_t>> merges;
   std::unordered_map<uint64_t, int64_t> delta;
   std::vector<int32_t> merged;
-  const int32_t target = vocab_size - kFirstMerge;
+  // Bytes per id, for the bounds on pieces: a pair whose piece would be too long is never merged.
+  std::vector<size_t> piece_bytes(kFirstMerge, 1);
+  size_t pieces_total = 256;
+  std::unordered_map<uint64_t, bool> too_long;
+  const int32_t target = std::min(vocab_size, kMaxVocab) - kFirstMerge;
   while (static_cast<int32_t>(merges.size()) < target) {
     Entry best{0, 0};
     bool found = false;
     while (!heap.empty()) {
       Entry e = heap.top();
       auto it = counts.find(e.key);
-      if (it == counts.end() || it->second != e.count) {
-        heap.pop();  // stale
+      if (it == counts.end() || it->second != e.count || too_long.count(e.key)) {
+        heap.pop();  // stale, or a pair that may not be merged
+        continue;
+      }
+      const size_t bytes = piece_bytes[e.key >> 32] + piece_bytes[e.key & 0xffffffffu];
+      if (bytes > kMaxPieceBytes) {
+        too_long[e.key] = true;
+        heap.pop();
         continue;
       }
       best = e;
@@ -166,8 +177,11 @@ Tokenizer Tokenizer::train(const std::vector<std::string>& captions, int32_t voc
       break;
     }
     if (!found || best.count < 2) break;
-    heap.pop();
     const int32_t a = static_cast<int32_t>(best.key >> 32), b = static_cast<int32_t>(best.key & 0xffffffffu);
+    if (pieces_total + piece_bytes[a] + piece_bytes[b] > kMaxPiecesBytes) break;
+    heap.pop();
+    piece_bytes.push_back(piece_bytes[a] + piece_bytes[b]);
+    pieces_total += piece_bytes.back();
     const int32_t id = kFirstMerge + static_cast<int32_t>(merges.size());
     merges.emplace_back(a, b);
 
@@ -209,21 +223,41 @@ Tokenizer Tokenizer::train(const std::vector<std::string>& captions, int32_t voc
   return t;
 }
 
+// BPE on one word: repeatedly merge the lowest-ranked adjacent pair, every occurrence left to right.
+// A min-heap of candidate merges (rank, position of the left symbol) over a linked list of symbols
+// does the same in O(n log n): a merge creates only pairs of a higher rank (they hold its new id,
+// which later merges alone can use), so all occurrences of one rank are popped before any other,
+// leftmost first; entries whose symbols have changed since they were pushed are skipped.
+// tests/test_tokenizer.cpp checks it against the direct quadratic loop.
 void Tokenizer::encode_unit(const std::string& unit, std::vector<int32_t>& out) const {
-  std::vector<int32_t> ids, merged;
-  ids.reserve(unit.size());
-  append_bytes(unit, ids);
-  while (ids.size() >= 2 && !ranks_.empty()) {
-    int32_t best = INT32_MAX;
-    for (size_t i = 0; i + 1 < ids.size(); ++i) {
-      auto it = ranks_.find(pair_key(ids[i], ids[i + 1]));
-      if (it != ranks_.end() && it->second < best) best = it->second;
-    }
-    if (best == INT32_MAX) break;
-    merge_pair(ids, merges_[best].first, merges_[best].second, kFirstMerge + best, merged);
-    ids.swap(merged);
+  const int32_t n = static_cast<int32_t>(unit.size());
+  std::vector<int32_t> id(n), next(n), prev(n);  // id -1: merged into its left neighbour
+  for (int32_t i = 0; i < n; ++i) {
+    id[i] = kFirstByte + static_cast<unsigned char>(unit[i]);
+    next[i] = i + 1;  // n: none
+    prev[i] = i - 1;  // -1: none
   }
-  out.insert(out.end(), ids.begin(), ids.end());
+  using Candidate = std::pair<int32_t, int32_t>;  // rank, left position
+  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> heap;
+  auto push = [&](int32_t left) {
+    if (left < 0 || next[left] >= n) return;
+    auto it = ranks_.find(pair_key(id[left], id[next[left]]));
+    if (it != ranks_.end()) heap.push({it->second, left});
+  };
+  for (int32_t i = 0; i + 1 < n; ++i) push(i);
+  while (!heap.empty()) {
+    const auto [rank, left] = heap.top();
+    heap.pop();
+    const int32_t right = next[left];
+    if (id[left] < 0 || right >= n || id[left] != merges_[rank].first || id[right] != merges_[rank].second) continue;
+    id[left] = kFirstMerge + rank;
+    id[right] = -1;
+    next[left] = next[right];
+    if (next[right] < n) prev[next[right]] = left;
+    push(prev[left]);
+    push(left);
+  }
+  for (int32_t i = 0; i < n; i = next[i]) out.push_back(id[i]);
 }
 
 std::vector<int32_t> Tokenizer::encode(const std::string& text) const {
@@ -289,8 +323,12 @@ Tokenizer Tokenizer::from_string(const std::string& s, const std::string& source
   HC_CHECK(!lines.empty(), source_name, ": empty tokenizer file (expected the header '", kHeader, "')");
   HC_CHECK(lines[0] == kHeader, source_name, ": line 1: expected the header '", kHeader, "', got '",
            lines[0].substr(0, 60), "'");
+  HC_CHECK(lines.size() - 1 <= static_cast<size_t>(kMaxVocab - kFirstMerge), source_name, ": ", lines.size() - 1,
+           " merges, more than the limit of ", kMaxVocab - kFirstMerge);
   std::vector<std::pair<int32_t, int32_t>> merges;
   merges.reserve(lines.size() - 1);
+  std::vector<size_t> piece_bytes(kFirstMerge, 1);
+  size_t pieces_total = 256;
   for (size_t li = 1; li < lines.size(); ++li) {
     const std::string& line = lines[li];
     const size_t line_no = li + 1;
@@ -303,6 +341,13 @@ Tokenizer Tokenizer::from_string(const std::string& s, const std::string& source
     for (int64_t id : {a, b})
       HC_CHECK(id >= kFirstByte && id < limit, source_name, ": line ", line_no, ": id ", id,
                " is out of range (a merge here may use ids ", kFirstByte, "..", limit - 1, ")");
+    const size_t bytes = piece_bytes[a] + piece_bytes[b];
+    HC_CHECK(bytes <= kMaxPieceBytes, source_name, ": line ", line_no, ": merge ", a, " ", b, " makes a piece of ",
+             bytes, " bytes, longer than the limit of ", kMaxPieceBytes);
+    pieces_total += bytes;
+    HC_CHECK(pieces_total <= kMaxPiecesBytes, source_name, ": line ", line_no, ": the pieces add up to more than ",
+             kMaxPiecesBytes, " bytes");
+    piece_bytes.push_back(bytes);
     merges.emplace_back(static_cast<int32_t>(a), static_cast<int32_t>(b));
   }
   Tokenizer t;
@@ -317,12 +362,7 @@ void Tokenizer::save(const std::string& path) const {
 }
 
 Tokenizer Tokenizer::load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  HC_CHECK(in, path, ": cannot open tokenizer file (", std::strerror(errno), ")");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  HC_CHECK(!in.bad(), path, ": read failed");
-  return from_string(ss.str(), path);
+  return from_string(read_file_text(path, "tokenizer file"), path);
 }
 
 }  // namespace hc

@@ -6,13 +6,8 @@
 // Tar layout (POSIX ustar): a sequence of 512-byte headers, each followed by the member's data
 // padded to a multiple of 512; two zero blocks end the archive. Long names come either from the
 // ustar "prefix" field, a GNU 'L' member, or a pax 'x' extended header's "path" record.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <cstring>
 #include <unordered_map>
 
@@ -25,33 +20,10 @@ namespace {
 
 constexpr uint64_t kBlock = 512;
 
-// Closes the descriptor on every path out, exceptions included.
-struct Fd {
-  int fd = -1;
-  explicit Fd(const std::string& path) : fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {}
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-};
-
-// Reads exactly n bytes at offset; false on a short read (the file ends first).
-bool pread_all(int fd, void* buf, size_t n, uint64_t offset, const std::string& path) {
-  char* p = static_cast<char*>(buf);
-  while (n > 0) {
-    ssize_t got = ::pread(fd, p, n, static_cast<off_t>(offset));
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      throw Error(cat(path, ": read error at offset ", offset, " (", std::strerror(errno), ")"));
-    }
-    if (got == 0) return false;
-    p += got;
-    n -= static_cast<size_t>(got);
-    offset += static_cast<uint64_t>(got);
-  }
-  return true;
-}
+// Long names (GNU 'L' members and pax headers) are file paths: more than this is damage.
+constexpr uint64_t kMaxNameMember = 1 << 20;
+// A caption is text; a member larger than this is not one.
+constexpr uint64_t kMaxCaptionBytes = 1 << 20;
 
 // A NUL-terminated (or field-filling) string field of a header.
 std::string field(const uint8_t* h, size_t off, size_t len) {
@@ -100,19 +72,22 @@ bool checksum_ok(const uint8_t* h) {
   return static_cast<int64_t>(stored) == unsigned_sum || static_cast<int64_t>(stored) == signed_sum;
 }
 
-// The "path" record of a pax extended header ("LEN path=VALUE\n" records), or "".
+// The "path" record of a pax extended header ("LEN path=VALUE\n" records, LEN counting the whole
+// record), or "". A malformed record ends the parse: LEN must be decimal digits and the record must
+// lie within the header, checked without computing pos + LEN (which a huge LEN would wrap around,
+// and did: the loop never ended, issue 24).
 std::string pax_path(const std::string& data) {
   size_t pos = 0;
   while (pos < data.size()) {
     size_t space = data.find(' ', pos);
-    if (space == std::string::npos) break;
+    if (space == std::string::npos || space == pos || space - pos > 19) break;
     size_t len = 0;
-    try {
-      len = std::stoul(data.substr(pos, space - pos));
-    } catch (const std::exception&) {
-      break;
+    for (size_t i = pos; i < space; ++i) {
+      if (data[i] < '0' || data[i] > '9') return "";
+      len = len * 10 + static_cast<size_t>(data[i] - '0');  // at most 19 digits: no overflow
     }
-    if (len == 0 || pos + len > data.size()) break;
+    // The record holds at least its length field and the space, and ends inside the header.
+    if (len <= space - pos || len > data.size() - pos) break;
     std::string rec = data.substr(space + 1, pos + len - space - 1);  // "key=value\n"
     if (!rec.empty() && rec.back() == '\n') rec.pop_back();
     if (rec.compare(0, 5, "path=") == 0) return rec.substr(5);
@@ -128,11 +103,8 @@ struct Member {
 
 // Lists a shard's regular-file members. Errors name the shard and the member concerned.
 std::vector<Member> index_shard(const std::string& path) {
-  Fd f(path);
-  if (f.fd < 0) throw Error(cat(path, ": cannot open shard (", std::strerror(errno), ")"));
-  struct stat st;
-  if (::fstat(f.fd, &st) != 0) throw Error(cat(path, ": cannot stat shard"));
-  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  InputFile f(path, "tar shard");
+  const uint64_t file_size = f.size();
 
   std::vector<Member> members;
   std::string long_name;  // from a preceding GNU 'L' or pax 'x' member
@@ -143,7 +115,7 @@ std::vector<Member> index_shard(const std::string& path) {
     // An archive that stops exactly after a member, without the end-of-archive blocks, is read as
     // complete, as Python's tarfile does; stopping anywhere else is truncation.
     if (pos == file_size) break;
-    if (pos + kBlock > file_size || !pread_all(f.fd, h, kBlock, pos, path))
+    if (kBlock > file_size - pos || !f.read_at(h, kBlock, pos))
       throw Error(cat(path, ": truncated tar file: header at offset ", pos,
                       " runs past the end of the file (", file_size, " bytes), after member '",
                       last, "'"));
@@ -164,14 +136,17 @@ std::vector<Member> index_shard(const std::string& path) {
     uint64_t size = 0;
     if (!parse_number(h, 124, 12, size))
       throw Error(cat(path, ": member '", name, "' at offset ", pos, " has a malformed size field"));
-    const uint64_t data = pos + kBlock;
-    if (size > file_size || data + size > file_size)
+    const uint64_t data = pos + kBlock;  // <= file_size: the header was read
+    if (size > file_size - data)
       throw Error(cat(path, ": truncated tar file: member '", name, "' needs ", size,
                       " bytes at offset ", data, ", but the file has ", file_size, " bytes"));
     const char type = static_cast<char>(h[156]);
     if (type == 'L' || type == 'x') {
+      if (size > kMaxNameMember)
+        throw Error(cat(path, ": ", type == 'L' ? "GNU long-name" : "pax", " header at offset ", pos, " of ", size,
+                        " bytes, more than the ", kMaxNameMember, " a path needs (after member '", last, "')"));
       std::string text(size, '\0');
-      if (size > 0 && !pread_all(f.fd, text.data(), size, data, path))
+      if (size > 0 && !f.read_at(text.data(), size, data))
         throw Error(cat(path, ": truncated tar file in member '", name, "'"));
       if (type == 'L') {
         long_name = std::string(text.c_str());  // NUL-terminated
@@ -182,6 +157,8 @@ std::vector<Member> index_shard(const std::string& path) {
       members.push_back({name, data, size});
       last = name;
     }  // directories, links and pax globals carry no sample data
+    // The data padded to whole blocks; the next header's offset may pass the end of the file,
+    // which the next iteration reports as truncation.
     pos = data + (size + kBlock - 1) / kBlock * kBlock;
   }
   return members;
@@ -208,12 +185,13 @@ class WdsDataset : public Dataset {
     HC_CHECK(i < samples_.size(), describe(), ": sample ", i, " out of range");
     const Entry& e = samples_[i];
     const std::string& shard = shards_[e.shard];
-    Fd f(shard);
-    if (f.fd < 0) throw Error(cat(shard, ": cannot open shard (", std::strerror(errno), ")"));
+    HC_CHECK(e.image_size <= kMaxImageFileBytes, shard, ": member '", e.image_name, "' of ", e.image_size,
+             " bytes, more than the limit of ", kMaxImageFileBytes, " for an image");
+    check_caption_size(e);
+    InputFile f(shard, "tar shard");
     std::vector<uint8_t> img(e.image_size);
     std::string caption(e.text_size, '\0');
-    if (!pread_all(f.fd, img.data(), img.size(), e.image_offset, shard) ||
-        !pread_all(f.fd, caption.data(), caption.size(), e.text_offset, shard))
+    if (!f.read_at(img.data(), img.size(), e.image_offset) || !f.read_at(caption.data(), caption.size(), e.text_offset))
       throw Error(cat(shard, ": member '", e.image_name, "' could not be read (shard shrank?)"));
     Sample s;
     s.source = shard + ":" + e.image_name;
@@ -227,10 +205,10 @@ class WdsDataset : public Dataset {
     HC_CHECK(i < samples_.size(), describe(), ": sample ", i, " out of range");
     const Entry& e = samples_[i];
     const std::string& shard = shards_[e.shard];
-    Fd f(shard);
-    if (f.fd < 0) throw Error(cat(shard, ": cannot open shard (", std::strerror(errno), ")"));
+    check_caption_size(e);
+    InputFile f(shard, "tar shard");
     std::string text(e.text_size, '\0');
-    if (!pread_all(f.fd, text.data(), text.size(), e.text_offset, shard))
+    if (!f.read_at(text.data(), text.size(), e.text_offset))
       throw Error(cat(shard, ": member '", e.image_name, "' caption could not be read"));
     return trim_right(text);
   }
@@ -250,6 +228,11 @@ class WdsDataset : public Dataset {
     std::string image_name;
     uint64_t image_offset = 0, image_size = 0, text_offset = 0, text_size = 0;
   };
+
+  void check_caption_size(const Entry& e) const {
+    HC_CHECK(e.text_size <= kMaxCaptionBytes, shards_[e.shard], ": the caption of '", e.image_name, "' has ",
+             e.text_size, " bytes, more than the limit of ", kMaxCaptionBytes);
+  }
 
   // Groups a shard's members by key (the name up to the first '.' of its last path component)
   // and keeps the keys that have both an image and a caption, in the order they first appear.

@@ -172,8 +172,12 @@ TextEncoder load_text_encoder(const std::string& path) {
   HC_CHECK(st.metadata.count("version") && st.metadata.at("version") == kVersion, path,
            ": text encoder of another version");
   TextEncoder e;
-  e.config = config_from_json(st.metadata.at("model"), path);
+  HC_CHECK(st.metadata.count("model") && st.metadata.count("tokenizer"), path,
+           ": text encoder metadata lacks 'model' or 'tokenizer'");
+  e.config = config_from_json(st.metadata.at("model"), path, ModelParts::TextTower, st.total_elements());
   e.tokenizer = Tokenizer::from_string(st.metadata.at("tokenizer"), path + " (tokenizer)");
+  HC_CHECK(e.tokenizer.vocab_size() <= e.config.vocab, path, ": the tokenizer has ", e.tokenizer.vocab_size(),
+           " tokens, more than the model configuration's vocab of ", e.config.vocab);
   e.text = std::make_shared<TextTower>(e.config.text, e.config.vocab, e.config.embed);
   for (auto& [name, t] : e.text->state_dict()) {
     const Tensor& src = st.get("text." + name);
@@ -202,7 +206,7 @@ Classifier load_classifier(const std::string& path) {
   HC_CHECK(meta("version") == kVersion, path, ": classifier version '", meta("version"), "', this build reads version ",
            kVersion);
   Classifier c;
-  c.config = config_from_json(meta("model"), path);
+  c.config = config_from_json(meta("model"), path, ModelParts::Classifier, st.total_elements());
   try {
     c.class_names = nlohmann::json::parse(meta("class_names")).get<std::vector<std::string>>();
   } catch (const std::exception& e) {
@@ -223,6 +227,8 @@ Classifier load_classifier(const std::string& path) {
            c.config.embed);
   c.logit_scale = st.get("logit_scale");
   c.logit_bias = st.get("logit_bias");
+  HC_CHECK(c.logit_scale.numel() == 1 && c.logit_bias.numel() == 1, path, ": logit_scale ", c.logit_scale.desc(),
+           " and logit_bias ", c.logit_bias.desc(), " must be single numbers");
   c.prepare();
   return c;
 }

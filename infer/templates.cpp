@@ -1,8 +1,10 @@
 #include "infer/templates.h"
 
+#include <sstream>
 #include <fstream>
 
 #include "core/error.h"
+#include "data/file_read.h"
 
 namespace hc {
 
@@ -16,8 +18,7 @@ std::vector<std::string> cifar_templates() {
 }
 
 static std::vector<std::string> read_lines(const std::string& path, const char* what) {
-  std::ifstream in(path);
-  HC_CHECK(in, path, ": cannot open ", what, " file");
+  std::istringstream in(read_file_text(path, what));
   std::vector<std::string> out;
   std::string line;
   while (std::getline(in, line)) {

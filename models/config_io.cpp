@@ -2,7 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <climits>
+#include <cmath>
+
 #include "core/error.h"
+#include "core/json_field.h"
 
 namespace hc {
 
@@ -32,37 +36,57 @@ static json to_json(const ModelConfig& c) {
 
 std::string config_to_json(const ModelConfig& cfg) { return to_json(cfg).dump(); }
 
-ModelConfig config_from_json(const std::string& text, const std::string& source) {
-  ModelConfig m;
+ModelConfig config_from_json(const std::string& text, const std::string& source, ModelParts parts,
+                             int64_t file_elements) {
+  json c;
   try {
-    json c = json::parse(text);
-    const json& im = c.at("image");
-    m.image.kind = im.at("kind").get<std::string>();
-    m.image.image_size = im.at("image_size").get<int64_t>();
-    if (m.image.kind == "convnet") {
-      m.image.convnet.width = im.at("width").get<double>();
-      m.image.convnet.depth = im.at("depth").get<double>();
-    } else if (m.image.kind == "vit") {
-      m.image.vit = {im.at("dim").get<int64_t>(), im.at("depth").get<int64_t>(), im.at("heads").get<int64_t>(),
-                     im.at("patch").get<int64_t>()};
-    } else {
-      throw Error("unknown image tower kind '" + m.image.kind + "'");
-    }
-    const json& t = c.at("text");
-    m.text = {t.at("dim").get<int64_t>(), t.at("layers").get<int64_t>(), t.at("heads").get<int64_t>(),
-              t.at("context").get<int64_t>()};
-    const json& h = c.at("hyper");
-    m.hyper = {h.at("dim").get<int64_t>(), h.at("layers").get<int64_t>(), h.at("heads").get<int64_t>(),
-               h.at("bottleneck").get<int64_t>()};
-    m.embed = c.at("embed").get<int64_t>();
-    m.vocab = c.at("vocab").get<int64_t>();
-    m.mode = parse_mode(c.at("mode").get<std::string>());
-    m.set_size = c.value("set_size", int64_t{0});
-    m.num_tokens = c.value("num_tokens", int64_t{16});
-    m.generated = c.value("generated", std::string("all"));  // files written before the option: all
+    c = json::parse(text);
   } catch (const std::exception& e) {
-    throw Error(cat(source, ": bad model configuration (", e.what(), ")"));
+    throw Error(cat(source, ": model configuration is not valid JSON (", e.what(), ")"));
   }
+  // Integers are read over their whole type here; validate_config checks each against its range.
+  const std::string what = source + ": model configuration";
+  // obj[key] of the section ("image", or "" at the top level), named "image.key" in messages.
+  auto integer = [&](const json& obj, const std::string& section, const char* key) {
+    const std::string field = section.empty() ? key : section + "." + key;
+    return json_int(json_at(obj, key, section.empty() ? what : what + ": " + section), INT64_MIN, INT64_MAX,
+                    what + ": " + field);
+  };
+  auto optional_integer = [&](const char* key, int64_t fallback) {
+    return c.contains(key) ? json_int(c[key], INT64_MIN, INT64_MAX, what + ": " + key) : fallback;
+  };
+  HC_CHECK(c.is_object(), what, " is not a JSON object");
+  ModelConfig m;
+  const json& im = json_at(c, "image", what);
+  m.image.kind = json_string(json_at(im, "kind", what + ": image"), what + ": image.kind");
+  m.image.image_size = integer(im, "image", "image_size");
+  if (m.image.kind == "convnet") {
+    m.image.convnet.width = json_number(json_at(im, "width", what + ": image"), -HUGE_VAL, HUGE_VAL, what + ": image.width");
+    m.image.convnet.depth = json_number(json_at(im, "depth", what + ": image"), -HUGE_VAL, HUGE_VAL, what + ": image.depth");
+  } else if (m.image.kind == "vit") {
+    m.image.vit = {integer(im, "image", "dim"), integer(im, "image", "depth"),
+                   integer(im, "image", "heads"), integer(im, "image", "patch")};
+  } else {
+    throw Error(cat(what, ": unknown image tower kind '", m.image.kind.substr(0, 40), "' (expected convnet or vit)"));
+  }
+  const json& t = json_at(c, "text", what);
+  m.text = {integer(t, "text", "dim"), integer(t, "text", "layers"), integer(t, "text", "heads"),
+            integer(t, "text", "context")};
+  const json& h = json_at(c, "hyper", what);
+  m.hyper = {integer(h, "hyper", "dim"), integer(h, "hyper", "layers"), integer(h, "hyper", "heads"),
+             integer(h, "hyper", "bottleneck")};
+  m.embed = integer(c, "", "embed");
+  m.vocab = integer(c, "", "vocab");
+  try {
+    m.mode = parse_mode(json_string(json_at(c, "mode", what), what + ": mode"));
+  } catch (const Error& e) {
+    throw Error(cat(what, ": ", e.what()));
+  }
+  m.set_size = optional_integer("set_size", 0);
+  m.num_tokens = optional_integer("num_tokens", 16);
+  // Files written before the option generate every layer.
+  m.generated = c.contains("generated") ? json_string(c["generated"], what + ": generated") : std::string("all");
+  validate_config(m, source, parts, file_elements);
   return m;
 }
 

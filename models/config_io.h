@@ -7,12 +7,16 @@
 #include <string>
 
 #include "models/config.h"
+#include "models/config_check.h"
 
 namespace hc {
 
 std::string config_to_json(const ModelConfig& cfg);
-// `source` names the file in error messages. Missing optional fields take their defaults.
-ModelConfig config_from_json(const std::string& json, const std::string& source);
+// `source` names the file in error messages. Missing optional fields take their defaults. The result
+// has passed validate_config (models/config_check.h) with `parts` and `file_elements`: pass the
+// file's tensor elements so that a configuration cannot describe more than the file holds.
+ModelConfig config_from_json(const std::string& json, const std::string& source, ModelParts parts = ModelParts::Full,
+                             int64_t file_elements = -1);
 // A readable list of the fields that differ ("image.width 0.5 vs 1"), empty when equal.
 std::string config_differences(const ModelConfig& a, const ModelConfig& b);
 

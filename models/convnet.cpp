@@ -51,22 +51,15 @@ Tensor MBConv::forward(const Tensor& x, const Generated* gen) const {
   return residual ? add(h, x) : h;
 }
 
-namespace {
-struct StageSpec {
-  int kernel, stride, expand;
-  int64_t channels, repeats;
-};
-// SPEC 1.1, stages 1 to 7.
-const StageSpec kStages[] = {{3, 1, 1, 16, 1},  {3, 2, 6, 24, 2},  {5, 2, 6, 40, 2},
-                             {3, 2, 6, 80, 3},  {5, 1, 6, 112, 3}, {5, 2, 6, 192, 4},
-                             {3, 1, 6, 320, 1}};
-}  // namespace
+const std::array<ConvNetStage, 7> kConvNetStages = {{{3, 1, 1, 16, 1},  {3, 2, 6, 24, 2},  {5, 2, 6, 40, 2},
+                                                    {3, 2, 6, 80, 3},  {5, 1, 6, 112, 3}, {5, 2, 6, 192, 4},
+                                                    {3, 1, 6, 320, 1}}};
 
 ConvNetTower::ConvNetTower(const ConvNetConfig& cfg, int64_t embed, bool folded) {
   int64_t c = round8(32 * cfg.width);
   stem = register_module("stem", std::make_shared<ConvBnAct>(3, c, 3, 2, 1, true, folded));
   blocks = register_module("blocks", std::make_shared<ModuleList>());
-  for (const StageSpec& s : kStages) {
+  for (const ConvNetStage& s : kConvNetStages) {
     auto stage = blocks->append(std::make_shared<ModuleList>());
     int64_t out = round8(s.channels * cfg.width);
     int64_t repeats = static_cast<int64_t>(std::ceil(s.repeats * cfg.depth));

@@ -1,11 +1,19 @@
 // The ConvNet image tower: EfficientNet topology (SPEC 1.1), names as docs/model.md.
 #pragma once
+#include <array>
 #include <vector>
 
 #include "models/config.h"
 #include "models/image_tower.h"
 
 namespace hc {
+
+// SPEC 1.1, stages 1 to 7 (also read by models/config_check.cpp to size a configuration).
+struct ConvNetStage {
+  int kernel, stride, expand;
+  int64_t channels, repeats;
+};
+extern const std::array<ConvNetStage, 7> kConvNetStages;
 
 // SPEC 1.1's channel rounding: max(8, floor((v+4)/8)*8), plus 8 if below 0.9 v.
 int64_t round8(double v);

@@ -31,7 +31,10 @@ HyperClip::HyperClip(const ModelConfig& cfg) : cfg_(cfg) {
 void HyperClip::init_parameters(uint64_t seed) {
   Generator g(seed);
   NoGradGuard no_grad;
-  for (auto& [name, p] : named_parameters()) {
+  for (auto& entry : named_parameters()) {
+    // Plain references, not a structured binding: C++17 lambdas cannot capture one (clang refuses).
+    const std::string& name = entry.first;
+    Tensor& p = entry.second;
     auto ends_with = [&](const std::string& suffix) {
       return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
     };

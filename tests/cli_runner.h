@@ -15,9 +15,12 @@ struct RunResult {
   std::string out;  // stdout, and stderr too unless asked otherwise
 };
 
-inline RunResult run_cli(const std::string& args, bool with_stderr = true) {
+// timeout_s > 0 runs the command under coreutils' timeout: a hang then ends with status 124 (and a
+// signal with 128 + its number) instead of stalling the suite.
+inline RunResult run_cli(const std::string& args, bool with_stderr = true, int timeout_s = 0) {
   const char* bin = std::getenv("HYPERCLIP_BIN");
-  std::string cmd = std::string(bin ? bin : "./build/hyperclip") + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
+  std::string cmd = (timeout_s > 0 ? "timeout -k 5 " + std::to_string(timeout_s) + " " : std::string()) +
+                    std::string(bin ? bin : "./build/hyperclip") + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
   RunResult r;
   FILE* p = popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);

@@ -1,11 +1,15 @@
-// Helpers for the image and dataset tests: a unique temp directory, file writing, and a minimal
-// PNG encoder (zlib's compress() for the IDAT stream, crc32() for the chunk checksums).
+// Helpers for the image and dataset tests and the fuzz seeds: a unique temp directory, file
+// writing, a minimal PNG encoder (zlib's compress() for the IDAT stream, crc32() for the chunk
+// checksums), tar members, IDX files and gzip. No doctest here: tests/fuzz/make_seeds.cpp uses it.
 #pragma once
 #include <zlib.h>
 
 #include <cstdint>
 #include <filesystem>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 #include <unistd.h>
@@ -97,6 +101,63 @@ inline hc::Image pattern_image(int w, int h, int k = 0) {
         img.rgb[(static_cast<size_t>(y) * w + x) * 3 + c] =
             static_cast<uint8_t>((x * 37 + y * 11 + c * 71 + k * 13) & 0xff);
   return img;
+}
+
+// ---- archive and binary dataset files, for the dataset tests and the fuzz seeds (tests/fuzz) --------
+
+// One ustar member: a 512-byte header (with the "prefix" field used for names over 100 bytes)
+// followed by the data padded to 512. type '0' is a file, 'x' a pax header, 'L' a GNU long name.
+inline void tar_member(std::string& tar, const std::string& path, const std::string& data, char type = '0') {
+  char h[512];
+  std::memset(h, 0, sizeof h);
+  std::string name = path, prefix;
+  if (name.size() > 100) {
+    size_t cut = name.rfind('/', 155);
+    if (cut == std::string::npos) throw std::runtime_error("tar_member: name too long for ustar: " + path);
+    prefix = name.substr(0, cut);
+    name = name.substr(cut + 1);
+  }
+  std::memcpy(h, name.data(), name.size());
+  std::snprintf(h + 100, 8, "%07o", 0644);
+  std::snprintf(h + 108, 8, "%07o", 0);
+  std::snprintf(h + 116, 8, "%07o", 0);
+  std::snprintf(h + 124, 12, "%011o", static_cast<unsigned>(data.size()));
+  std::snprintf(h + 136, 12, "%011o", 0);
+  h[156] = type;
+  std::memcpy(h + 257, "ustar", 6);
+  std::memcpy(h + 263, "00", 2);
+  std::memcpy(h + 345, prefix.data(), prefix.size());
+  std::memset(h + 148, ' ', 8);
+  unsigned sum = 0;
+  for (unsigned char c : h) sum += c;
+  std::snprintf(h + 148, 8, "%06o", sum);  // six digits, NUL, then the space already there
+  tar.append(h, 512);
+  tar += data;
+  tar.append((512 - data.size() % 512) % 512, '\0');
+}
+
+inline std::string tar_end() { return std::string(1024, '\0'); }
+
+inline std::string png_string(const hc::Image& img) {
+  std::vector<uint8_t> p = encode_png(img);
+  return std::string(p.begin(), p.end());
+}
+
+// A big-endian IDX header followed by bytes.
+inline std::string idx_file(uint32_t magic, const std::vector<uint32_t>& dims,
+                     const std::vector<uint8_t>& data) {
+  std::vector<uint8_t> out;
+  put_be32(out, magic);
+  for (uint32_t d : dims) put_be32(out, d);
+  out.insert(out.end(), data.begin(), data.end());
+  return std::string(out.begin(), out.end());
+}
+
+inline void write_gz(const std::string& path, const std::string& bytes) {
+  gzFile gz = gzopen(path.c_str(), "wb");
+  if (!gz) throw std::runtime_error("write_gz: cannot write " + path);
+  gzwrite(gz, bytes.data(), static_cast<unsigned>(bytes.size()));
+  gzclose(gz);
 }
 
 inline hc::Image solid_image(int w, int h, uint8_t r, uint8_t g, uint8_t b) {

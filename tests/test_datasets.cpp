@@ -16,61 +16,6 @@ using namespace hc_test;
 
 namespace {
 
-// One ustar member: a 512-byte header (with the "prefix" field used for names over 100 bytes)
-// followed by the data padded to 512.
-void tar_member(std::string& tar, const std::string& path, const std::string& data) {
-  char h[512];
-  std::memset(h, 0, sizeof h);
-  std::string name = path, prefix;
-  if (name.size() > 100) {
-    size_t cut = name.rfind('/', 155);
-    REQUIRE(cut != std::string::npos);
-    prefix = name.substr(0, cut);
-    name = name.substr(cut + 1);
-  }
-  std::memcpy(h, name.data(), name.size());
-  std::snprintf(h + 100, 8, "%07o", 0644);
-  std::snprintf(h + 108, 8, "%07o", 0);
-  std::snprintf(h + 116, 8, "%07o", 0);
-  std::snprintf(h + 124, 12, "%011o", static_cast<unsigned>(data.size()));
-  std::snprintf(h + 136, 12, "%011o", 0);
-  h[156] = '0';
-  std::memcpy(h + 257, "ustar", 6);
-  std::memcpy(h + 263, "00", 2);
-  std::memcpy(h + 345, prefix.data(), prefix.size());
-  std::memset(h + 148, ' ', 8);
-  unsigned sum = 0;
-  for (unsigned char c : h) sum += c;
-  std::snprintf(h + 148, 8, "%06o", sum);  // six digits, NUL, then the space already there
-  tar.append(h, 512);
-  tar += data;
-  tar.append((512 - data.size() % 512) % 512, '\0');
-}
-
-std::string tar_end() { return std::string(1024, '\0'); }
-
-std::string png_string(const Image& img) {
-  std::vector<uint8_t> p = encode_png(img);
-  return std::string(p.begin(), p.end());
-}
-
-// A big-endian IDX header followed by bytes.
-std::string idx_file(uint32_t magic, const std::vector<uint32_t>& dims,
-                     const std::vector<uint8_t>& data) {
-  std::vector<uint8_t> out;
-  put_be32(out, magic);
-  for (uint32_t d : dims) put_be32(out, d);
-  out.insert(out.end(), data.begin(), data.end());
-  return std::string(out.begin(), out.end());
-}
-
-void write_gz(const std::string& path, const std::string& bytes) {
-  gzFile gz = gzopen(path.c_str(), "wb");
-  REQUIRE(gz != nullptr);
-  gzwrite(gz, bytes.data(), static_cast<unsigned>(bytes.size()));
-  gzclose(gz);
-}
-
 // A CIFAR record: label byte(s), then 32x32 planar pixels where channel c of pixel p is
 // (p + 50 * c + seed) mod 256.
 std::string cifar_record(std::vector<uint8_t> labels, int seed) {

@@ -2,7 +2,11 @@
 # Installs the Debian packages hyperclip builds against. Run as root (or with sudo available).
 # The CUDA toolkit is not installed here: the build uses /usr/local/cuda when nvcc is present.
 set -euo pipefail
-pkgs=(build-essential python3 libeigen3-dev doctest-dev libstb-dev nlohmann-json3-dev zlib1g-dev libopenblas0-pthread)
+pkgs=(build-essential python3 libeigen3-dev doctest-dev nlohmann-json3-dev zlib1g-dev libopenblas0-pthread
+      libjpeg62-turbo-dev libpng-dev)
+# `make fuzz` (tests/fuzz/, run by .ci/run): clang 14 with libFuzzer and the sanitizer runtimes,
+# and its OpenMP runtime.
+pkgs+=(clang-14 libclang-rt-14-dev libomp-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

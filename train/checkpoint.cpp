@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/grad_mode.h"
+#include "core/json_field.h"
 #include "data/safetensors.h"
 #include "models/config_io.h"
 
@@ -33,7 +34,8 @@ void save_checkpoint(const std::string& path, const HyperClip& model, const Toke
                      {"train", st.dump()}});
 }
 
-static void check_format(const SafeTensors& st) {
+template <class File>  // SafeTensors or SafeTensorsHeader
+static void check_format(const File& st) {
   auto f = st.metadata.find("format");
   HC_CHECK(f != st.metadata.end() && f->second == kFormat, st.path,
            ": not a hyperclip checkpoint (metadata format is '",
@@ -45,28 +47,41 @@ static void check_format(const SafeTensors& st) {
     HC_CHECK(st.metadata.count(k), st.path, ": checkpoint metadata lacks '", k, "'");
 }
 
-Checkpoint read_checkpoint_info(const std::string& path) {
-  SafeTensors st = read_safetensors(path);
-  check_format(st);
-  Checkpoint c;
-  c.path = path;
-  c.config = config_from_json(st.metadata.at("model"), path);
-  c.tokenizer = Tokenizer::from_string(st.metadata.at("tokenizer"), path + " (tokenizer)");
+// The metadata's "train" record: steps as checked integers.
+static nlohmann::json train_record(const std::string& path, const std::string& text) {
+  nlohmann::json t;
   try {
-    nlohmann::json t = nlohmann::json::parse(st.metadata.at("train"));
-    c.state.step = t.at("step").get<int64_t>();
-    c.state.total_steps = t.value("total_steps", int64_t{0});
-    c.state.args_json = t.value("args", nlohmann::json::object()).dump();
+    t = nlohmann::json::parse(text);
   } catch (const std::exception& e) {
     throw Error(cat(path, ": bad training state in checkpoint (", e.what(), ")"));
   }
+  HC_CHECK(t.is_object(), path, ": bad training state in checkpoint (not a JSON object)");
+  return t;
+}
+
+Checkpoint read_checkpoint_info(const std::string& path) {
+  // The header alone: the configuration is checked against the tensors the file holds before
+  // anything of the size it describes is allocated.
+  SafeTensorsHeader st = read_safetensors_header(path);
+  check_format(st);
+  Checkpoint c;
+  c.path = path;
+  c.config = config_from_json(st.metadata.at("model"), path, ModelParts::Full, st.total_elements());
+  c.tokenizer = Tokenizer::from_string(st.metadata.at("tokenizer"), path + " (tokenizer)");
+  HC_CHECK(c.tokenizer.vocab_size() <= c.config.vocab, path, ": the tokenizer has ", c.tokenizer.vocab_size(),
+           " tokens, more than the model configuration's vocab of ", c.config.vocab);
+  nlohmann::json t = train_record(path, st.metadata.at("train"));
+  const std::string what = path + ": training state";
+  c.state.step = json_int(json_at(t, "step", what), 0, INT64_MAX, what + ": step");
+  c.state.total_steps = t.contains("total_steps") ? json_int(t["total_steps"], 0, INT64_MAX, what + ": total_steps") : 0;
+  c.state.args_json = t.contains("args") ? t["args"].dump() : "{}";
   return c;
 }
 
 void load_checkpoint_weights(const std::string& path, HyperClip& model, AdamW* opt) {
   SafeTensors st = read_safetensors(path);
   check_format(st);
-  ModelConfig saved = config_from_json(st.metadata.at("model"), path);
+  ModelConfig saved = config_from_json(st.metadata.at("model"), path, ModelParts::Full, st.total_elements());
   std::string diff = config_differences(saved, model.config());
   HC_CHECK(diff.empty(), path, ": checkpoint of another model configuration (checkpoint vs requested: ", diff, ")");
   NoGradGuard ng;
@@ -78,7 +93,7 @@ void load_checkpoint_weights(const std::string& path, HyperClip& model, AdamW* o
     t.copy_(src.to(t.device()));
   }
   if (!opt) return;
-  nlohmann::json tr = nlohmann::json::parse(st.metadata.at("train"));
+  nlohmann::json tr = train_record(path, st.metadata.at("train"));
   for (auto& s : opt->slots()) {
     for (auto [prefix, dst] : {std::pair<const char*, Tensor*>{"optimizer.exp_avg.", &s.m},
                                std::pair<const char*, Tensor*>{"optimizer.exp_avg_sq.", &s.v}}) {
@@ -88,7 +103,9 @@ void load_checkpoint_weights(const std::string& path, HyperClip& model, AdamW* o
       dst->copy_(st.get(name).to(dst->device()));
     }
   }
-  opt->set_steps(tr.value("optimizer_steps", int64_t{0}));
+  opt->set_steps(tr.contains("optimizer_steps")
+                     ? json_int(tr["optimizer_steps"], 0, INT64_MAX, path + ": training state: optimizer_steps")
+                     : 0);
 }
 
 LoadedModel load_model(const std::string& path, Device device) {

@@ -1,5 +1,7 @@
 #include "train/trainer.h"
 
+#include "models/config_check.h"
+
 #include <omp.h>
 #include <sys/stat.h>
 
@@ -15,6 +17,7 @@
 #include "data/tokenizer.h"
 #include "infer/templates.h"
 #include "infer/zeroshot.h"
+#include "models/config_check.h"
 #include "models/config_io.h"
 #include "models/hyperclip.h"
 #include "train/checkpoint.h"
@@ -176,6 +179,7 @@ class Trainer {
     cfg_.num_tokens = opt_.num_tokens;
     HC_CHECK(cfg_.set_size == 0 || opt_.batch % cfg_.set_size == 0, "--batch ", opt_.batch,
              " is not divisible by --set-size ", cfg_.set_size);
+    validate_config(cfg_, "training options");
 
     model_ = std::make_unique<HyperClip>(cfg_);
     model_->init_parameters(opt_.seed);
