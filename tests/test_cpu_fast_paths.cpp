@@ -146,10 +146,12 @@ TEST_CASE("fast path: layer_norm_backward (column tiles) equals its reference") 
 TEST_CASE("fast path: depthwise conv2d forward and backward agree with the reference loops") {
   ThreadCount two(2);
   Backend& be = backend_for(Device::CPU);
-  struct Case { int64_t N, C, H, W, k; int stride, pad; };
-  // Odd and even sizes, both strides, padding of k/2 and none.
+  struct Case { int64_t N, C, H, W, k; int stride, pad; int64_t mult = 1; };
+  // Odd and even sizes, both strides, padding of k/2 and none; two outputs per input channel
+  // (MCi's 7×7 stride-2 downsampling and 3×3 head).
   std::vector<Case> cases = {{4, 6, 13, 11, 3, 1, 1}, {3, 5, 17, 16, 5, 2, 2}, {2, 7, 9, 12, 3, 2, 1},
-                             {2, 4, 10, 9, 3, 1, 0}, {8, 16, 16, 16, 5, 1, 2}};
+                             {2, 4, 10, 9, 3, 1, 0}, {8, 16, 16, 16, 5, 1, 2}, {3, 6, 15, 14, 7, 2, 3, 2},
+                             {4, 5, 6, 6, 3, 1, 1, 2}};
   for (DType dt : {DType::F64, DType::F32}) {
     for (const Case& c : cases) {
       std::string dtype = dtype_name(dt);
@@ -157,14 +159,16 @@ TEST_CASE("fast path: depthwise conv2d forward and backward agree with the refer
       CAPTURE(c.H);
       CAPTURE(c.k);
       CAPTURE(c.stride);
+      CAPTURE(c.mult);
+      const int64_t CO = c.C * c.mult;
       Conv2dParams p;
       p.stride_h = p.stride_w = c.stride;
       p.pad_h = p.pad_w = c.pad;
       p.groups = static_cast<int>(c.C);
       int64_t OH = (c.H + 2 * c.pad - c.k) / c.stride + 1, OW = (c.W + 2 * c.pad - c.k) / c.stride + 1;
-      Tensor x = random_tensor({c.N, c.C, c.H, c.W}, dt, 51), w = random_tensor({c.C, 1, c.k, c.k}, dt, 52);
-      Tensor bias = random_tensor({c.C}, dt, 53), dy = random_tensor({c.N, c.C, OH, OW}, dt, 54);
-      Tensor y1 = Tensor::empty({c.N, c.C, OH, OW}, dt), y2 = y1.clone();
+      Tensor x = random_tensor({c.N, c.C, c.H, c.W}, dt, 51), w = random_tensor({CO, 1, c.k, c.k}, dt, 52);
+      Tensor bias = random_tensor({CO}, dt, 53), dy = random_tensor({c.N, CO, OH, OW}, dt, 54);
+      Tensor y1 = Tensor::empty({c.N, CO, OH, OW}, dt), y2 = y1.clone();
       be.conv2d(x, w, bias, p, y1);
       conv2d_depthwise_reference(x, w, bias, p, y2);
       // Forward: the same sums in the same order, so equal up to the compiler's choice of where
@@ -173,7 +177,7 @@ TEST_CASE("fast path: depthwise conv2d forward and backward agree with the refer
       double fwd_diff = max_rel_diff(y1, y2);
       CAPTURE(fwd_diff);
       CHECK(fwd_diff <= (dt == DType::F64 ? 1e-14 : 1e-6));
-      Tensor dx1 = Tensor::empty(x.shape(), dt), dw1 = Tensor::empty(w.shape(), dt), db1 = Tensor::empty({c.C}, dt);
+      Tensor dx1 = Tensor::empty(x.shape(), dt), dw1 = Tensor::empty(w.shape(), dt), db1 = Tensor::empty({CO}, dt);
       Tensor dx2 = dx1.clone(), dw2 = dw1.clone(), db2 = db1.clone();
       be.conv2d_backward(x, w, dy, p, &dx1, &dw1, &db1);
       conv2d_depthwise_backward_reference(x, w, dy, p, &dx2, &dw2, &db2);
