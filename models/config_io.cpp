@@ -13,6 +13,10 @@ static json to_json(const ModelConfig& c) {
   if (c.image.kind == "convnet") {
     im["width"] = c.image.convnet.width;
     im["depth"] = c.image.convnet.depth;
+  } else if (c.image.kind == "mci") {
+    im["widths"] = c.image.mci.widths;
+    im["depths"] = c.image.mci.depths;
+    im["mlp_ratio"] = c.image.mci.mlp_ratio;
   } else {
     im["dim"] = c.image.vit.dim;
     im["depth"] = c.image.vit.depth;
@@ -20,7 +24,8 @@ static json to_json(const ModelConfig& c) {
     im["patch"] = c.image.vit.patch;
   }
   return {{"image", im},
-          {"text", {{"dim", c.text.dim}, {"layers", c.text.layers}, {"heads", c.text.heads}, {"context", c.text.context}}},
+          {"text", {{"dim", c.text.dim}, {"layers", c.text.layers}, {"heads", c.text.heads}, {"context", c.text.context},
+                    {"kind", c.text.kind}, {"causal", c.text.causal}}},
           {"hyper", {{"dim", c.hyper.dim}, {"layers", c.hyper.layers}, {"heads", c.hyper.heads}, {"bottleneck", c.hyper.bottleneck}}},
           {"embed", c.embed},
           {"vocab", c.vocab},
@@ -45,12 +50,23 @@ ModelConfig config_from_json(const std::string& text, const std::string& source)
     } else if (m.image.kind == "vit") {
       m.image.vit = {im.at("dim").get<int64_t>(), im.at("depth").get<int64_t>(), im.at("heads").get<int64_t>(),
                      im.at("patch").get<int64_t>()};
+    } else if (m.image.kind == "mci") {
+      m.image.mci.widths = im.at("widths").get<std::vector<int64_t>>();
+      m.image.mci.depths = im.at("depths").get<std::vector<int64_t>>();
+      m.image.mci.mlp_ratio = im.at("mlp_ratio").get<int64_t>();
+      if (m.image.mci.widths.size() != 4 || m.image.mci.depths.size() != 4)
+        throw Error("an mci tower has four stages: widths and depths need four entries each");
     } else {
       throw Error("unknown image tower kind '" + m.image.kind + "'");
     }
     const json& t = c.at("text");
     m.text = {t.at("dim").get<int64_t>(), t.at("layers").get<int64_t>(), t.at("heads").get<int64_t>(),
               t.at("context").get<int64_t>()};
+    // Files written before the Text-RepMixer: a causal transformer.
+    m.text.kind = t.value("kind", std::string("transformer"));
+    m.text.causal = t.value("causal", true);
+    if (m.text.kind != "transformer" && m.text.kind != "mct")
+      throw Error("unknown text tower kind '" + m.text.kind + "' (expected transformer or mct)");
     const json& h = c.at("hyper");
     m.hyper = {h.at("dim").get<int64_t>(), h.at("layers").get<int64_t>(), h.at("heads").get<int64_t>(),
                h.at("bottleneck").get<int64_t>()};

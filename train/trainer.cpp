@@ -139,6 +139,7 @@ int run_train(const TrainOptions& opt_in) {
   }
   if (opt.image_size > 0) cfg.image.image_size = opt.image_size;
   if (opt.context > 0) cfg.text.context = opt.context;
+  if (opt.text_causal >= 0) cfg.text.causal = opt.text_causal == 1;
   cfg.embed = opt.embed > 0 ? opt.embed : (opt.image.find("nano") != std::string::npos ? 128 : 512);
   cfg.vocab = tok.vocab_size();
   cfg.set_size = opt.set_size;
