@@ -260,3 +260,45 @@ TEST_CASE("text towers: the causal switch") {
     CHECK((test::max_abs_diff(a.to_vector(), b.to_vector()) == 0) == causal);
   }
 }
+
+TEST_CASE("cli: mci-nano trains in baseline, hyper and token modes, exports folded and classifies") {
+  std::string root = "/tmp/hyperclip_mci_cli_" + std::to_string(::getpid());
+  std::system(("rm -rf " + root + " && mkdir -p " + root).c_str());
+  const std::string common =
+      "train --image mci-nano --image-size 32 --text text-nano --context 16 --data synthetic --synthetic-size 64 "
+      "--batch 8 --steps 3 --lr 1e-3 --threads 2 --workers 1 --log-every 1 ";
+  for (const char* mode : {"baseline", "hyper", "token"}) {
+    CAPTURE(mode);
+    std::string hyper = std::string(mode) == "baseline" ? "--hyper none " : std::string("--hyper hyper-nano --mode ") + mode + " ";
+    // The hyper run generates only the last 6 BNs and uses a non-causal text tower.
+    std::string extra = std::string(mode) == "hyper" ? "--generated-layers last:6 --text-causal no " : "";
+    hc_test::RunResult r = hc_test::run_cli(common + hyper + extra + "--out " + root + "/" + mode);
+    REQUIRE_MESSAGE(r.status == 0, r.out);
+    std::ifstream in(root + "/" + mode + "/metrics.jsonl");
+    int steps = 0;
+    for (std::string line; std::getline(in, line);) {
+      nlohmann::json j = nlohmann::json::parse(line);
+      if (!j.contains("loss")) continue;
+      CHECK(std::isfinite(j["loss"].get<double>()));
+      ++steps;
+    }
+    CHECK(steps == 3);
+  }
+  // The HyperCLIP run exported: a folded classifier, and an image encoder that embeds as the
+  // checkpoint does (the branch form in evaluation mode).
+  std::string ck = root + "/hyper/last.safetensors";
+  std::ofstream(root + "/classes.txt") << "red circle\nblue square\ngreen triangle\n";
+  hc_test::RunResult r = hc_test::run_cli("export --ckpt " + ck + " --classes " + root + "/classes.txt -o " + root + "/clf.safetensors");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  CHECK(nlohmann::json::parse(r.out)["folded_batch_norms"].get<bool>());
+  REQUIRE(hc_test::run_cli("export --ckpt " + ck + " --image-only -o " + root + "/img.safetensors").status == 0);
+  std::system(("mkdir -p " + root + "/imgs/pattern").c_str());  // folder: one class folder
+  for (int k = 0; k < 5; ++k)
+    hc_test::write_file(root + "/imgs/pattern/" + std::to_string(k) + ".png", hc_test::encode_png(hc_test::pattern_image(40, 36, k)));
+  REQUIRE(hc_test::run_cli("embed --model " + root + "/img.safetensors --images folder:" + root + "/imgs -o " + root +
+                           "/a.npy").status == 0);
+  REQUIRE(hc_test::run_cli("embed --ckpt " + ck + " --images folder:" + root + "/imgs -o " + root + "/b.npy").status == 0);
+  CHECK(read_npy(root + "/a.npy").size(0) == 5);
+  CHECK(test::max_abs_diff(read_npy(root + "/a.npy").to_vector(), read_npy(root + "/b.npy").to_vector()) < 1e-5);
+  std::system(("rm -rf " + root).c_str());
+}
