@@ -64,20 +64,19 @@ class MobileOneBlock : public Module {
   Tensor forward(const Tensor& x, const Generated* gen) const;
   // The branches' sum (or the folded conv): forward without SE and activation.
   Tensor branches(const Tensor& x, const Generated* gen) const;
-  // The BNs of the branches in module order: identity, conv_kxk.0.bn, conv_scale.bn.
   MobileOneSpec spec;
   std::shared_ptr<SEModule> se;             // null without SE
   std::shared_ptr<BatchNorm2d> identity;    // branch form, null when absent
   std::shared_ptr<ModuleList> conv_kxk;     // branch form: of ConvNorm; null with 0 branches
   std::shared_ptr<ConvNorm> conv_scale;     // branch form, null when absent
   std::shared_ptr<Conv2d> reparam_conv;     // folded form
-  Conv2dParams params() const;
+  Conv2dParams params() const;  // stride and padding kh/2 × kw/2 of the k×k branch
   std::shared_ptr<ConvNorm> kxk(size_t i) const { return conv_kxk->at<ConvNorm>(i); }
 };
 
 // RepMixer token mixer on [N, C, H, W], depthwise: x + layer_scale ⊙ (mixer(x) − norm(x)), mixer a
-// MobileOne block without activation (k×k conv-BN, 1×1 conv-BN when the kernel is 2-D, identity
-// BN), norm its identity BN alone. Names "norm", "mixer", "layer_scale.gamma"; folded:
+// MobileOne block without activation (k×k conv-BN, 1×1 conv-BN when the kernel is larger than 1×1
+// in both axes, identity BN), norm its identity BN alone. Names "norm", "mixer", "layer_scale.gamma"; folded:
 // "reparam_conv", one depthwise conv with bias.
 class RepMixer : public Module {
  public:
