@@ -197,7 +197,7 @@ BENCH_MODES ?= hyper baseline
 .PHONY: bench
 bench: $(BUILD)/hyperclip
 	@rm -f $(BUILD)/bench.jsonl
-	@for mode in $(BENCH_MODES); do for cfg in cpu-convnet cpu-vit; do \
+	@for mode in $(BENCH_MODES); do for cfg in cpu-convnet cpu-vit cpu-mci; do \
 	  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_WAIT_POLICY=$(BENCH_WAIT) OMP_NUM_THREADS=$(BENCH_THREADS) \
 	    ./$(BUILD)/hyperclip bench --config $$cfg --mode $$mode \
 	    --steps $(BENCH_STEPS) --threads $(BENCH_THREADS) | tee -a $(BUILD)/bench.jsonl || exit 1; \

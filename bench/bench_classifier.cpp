@@ -1,7 +1,8 @@
 // Inference benchmark of exported classifiers (issue: deployment): batch-1 latency (median of 50)
-// and batch-64 throughput (median of 10) of the convnet-nano and vit-nano classifiers as exported
-// (BN folded, class matrix), run by the inference runtime (infer/runtime.h), one JSON line per
-// tower; with --tape also the exported tower's forward on the tape engine ("hyperclip-tape").
+// and batch-64 throughput (median of 10) of the convnet-nano, vit-nano and mci-nano classifiers as
+// exported (BN folded, an MCi tower reparameterised, class matrix), run by the inference runtime
+// (infer/runtime.h), one JSON line per tower; with --tape also the exported tower's forward on the
+// tape engine ("hyperclip-tape").
 // bench/torch_classifier.py measures PyTorch eval-mode inference of the same networks;
 // `make bench-classify` runs both in one go.
 //   build/bench_classifier [--threads N] [--min-macs M] [--tape]
@@ -60,7 +61,7 @@ int main(int argc, char** argv) {
   Tokenizer tok = Tokenizer::train({"a photo of a class"}, 300);
   std::vector<std::string> classes;
   for (int k = 0; k < 10; ++k) classes.push_back("class " + std::to_string(k));
-  for (const char* image : {"convnet-nano", "vit-nano"}) {
+  for (const char* image : {"convnet-nano", "vit-nano", "mci-nano"}) {
     ModelConfig cfg;
     cfg.image = image_preset(image);
     cfg.text = text_preset("text-nano");

@@ -34,6 +34,7 @@ IMAGE = {
     "convnet-b0": {"kind": "convnet", "width": 1.0, "depth": 1.0, "image_size": 224},
     "vit-nano": {"kind": "vit", "dim": 192, "depth": 6, "heads": 3, "patch": 8, "image_size": 64},
     "vit-b16": {"kind": "vit", "dim": 768, "depth": 12, "heads": 12, "patch": 16, "image_size": 224},
+    "mci-nano": {"kind": "mci", "widths": [24, 48, 96, 192], "depths": [1, 1, 2, 1], "mlp_ratio": 3, "image_size": 64},
 }
 TEXT = {"text-nano": {"dim": 256, "layers": 4, "heads": 4, "context": 32},
         "text-base": {"dim": 512, "layers": 12, "heads": 8, "context": 77}}
@@ -42,6 +43,7 @@ HYPER = {"hyper-nano": {"dim": 128, "layers": 2, "heads": 4, "bottleneck": 64},
 CONFIGS = {
     "cpu-convnet": ("convnet-nano", "text-nano", "hyper-nano", 128, 128),
     "cpu-vit": ("vit-nano", "text-nano", "hyper-nano", 128, 128),
+    "cpu-mci": ("mci-nano", "text-nano", "hyper-nano", 128, 128),
     "gpu-convnet": ("convnet-b0", "text-base", "hyper-base", 256, 512),
     "gpu-vit": ("vit-b16", "text-base", "hyper-base", 256, 512),
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """PyTorch side of the classifier benchmark: eval-mode inference (batch norms unfolded, as PyTorch
-runs a trained model) of the same convnet-nano and vit-nano image towers, plus the cosine with a
-10-class matrix; batch-1 latency (median of 50) and batch-64 throughput (median of 10), one JSON line
-per tower, the same fields as build/bench_classifier.
+runs a trained model) of the same convnet-nano and vit-nano image towers, and of mci-nano
+reparameterised as the engine exports it (tools/torch_reference.py's FoldedMCi: one conv per block, no
+batch norm), plus the cosine with a 10-class matrix; batch-1 latency (median of 50) and batch-64
+throughput (median of 10), one JSON line per tower, the same fields as build/bench_classifier.
 
     OMP_NUM_THREADS=2 /usr/bin/python3 bench/torch_classifier.py --threads 2
 """
@@ -38,10 +39,18 @@ def main():
     towers = {
         "convnet-nano": {"kind": "convnet", "width": 0.5, "depth": 0.5, "image_size": 64},
         "vit-nano": {"kind": "vit", "dim": 192, "depth": 6, "heads": 3, "patch": 8, "image_size": 64},
+        "mci-nano": {"kind": "mci", "widths": [24, 48, 96, 192], "depths": [1, 1, 2, 1], "mlp_ratio": 3,
+                     "image_size": 64},
     }
     for name, im in towers.items():
         if im["kind"] == "convnet":
             visual = R.ConvNet(im["width"], im["depth"], 128)
+        elif im["kind"] == "mci":
+            branches = R.MCi(im["widths"], im["depths"], im["mlp_ratio"], 128)
+            R.init_parameters(branches, 0.0)
+            R.randomise_mci_state(branches, torch.Generator().manual_seed(0))
+            branches.eval()
+            visual = R.FoldedMCi(branches).float()  # the fold computes in the weights' dtype
         else:
             visual = R.ViT(im["dim"], im["depth"], im["heads"], im["patch"], im["image_size"], 128)
         visual.eval()

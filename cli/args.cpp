@@ -95,4 +95,11 @@ double Args::get_double(const std::string& name, double fallback) const {
   return x;
 }
 
+bool Args::get_yes_no(const std::string& name, bool fallback) const {
+  if (!has(name)) return fallback;
+  std::string v = get(name);
+  HC_CHECK(v == "yes" || v == "no", "--", name, " expects yes or no, got '", v, "'");
+  return v == "yes";
+}
+
 }  // namespace hc::cli

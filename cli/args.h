@@ -19,6 +19,8 @@ class Args {
   int64_t get_int(const std::string& name) const;
   int64_t get_int(const std::string& name, int64_t fallback) const;
   double get_double(const std::string& name, double fallback) const;
+  // "yes" or "no" (an error names the option otherwise).
+  bool get_yes_no(const std::string& name, bool fallback) const;
   bool flag(const std::string& name) const { return flags_.count(name) > 0; }
   // Every value of an option that may be repeated (--eval-data a --eval-data b), in order.
   std::vector<std::string> all(const std::string& name) const;

@@ -49,7 +49,8 @@
 namespace hc::cli {
 
 static const char* kBenchHelp =
-    "usage: hyperclip bench --config cpu-convnet|cpu-vit|gpu-convnet|gpu-vit [--mode hyper|baseline|token]\n"
+    "usage: hyperclip bench --config cpu-convnet|cpu-vit|cpu-mci|gpu-convnet|gpu-vit|gpu-mci\n"
+    "                       [--mode hyper|baseline|token]\n"
     "                       [--steps N] [--warmup N] [--threads N] [--device cpu|cuda]\n"
     "                       [--precision fp32|bf16] [--batch B] [--seed S] [--peak-tflops X]\n"
     "\n"
@@ -74,9 +75,12 @@ struct BenchConfig {
 static BenchConfig bench_config(const std::string& name) {
   if (name == "cpu-convnet") return {"convnet-nano", "text-nano", "hyper-nano", 128, 128, Device::CPU};
   if (name == "cpu-vit") return {"vit-nano", "text-nano", "hyper-nano", 128, 128, Device::CPU};
+  if (name == "cpu-mci") return {"mci-nano", "text-nano", "hyper-nano", 128, 128, Device::CPU};
   if (name == "gpu-convnet") return {"convnet-b0", "text-base", "hyper-base", 256, 512, Device::CUDA};
   if (name == "gpu-vit") return {"vit-b16", "text-base", "hyper-base", 256, 512, Device::CUDA};
-  throw Error(cat("unknown --config '", name, "' (expected cpu-convnet, cpu-vit, gpu-convnet or gpu-vit)"));
+  if (name == "gpu-mci") return {"mci0", "text-mct", "hyper-base", 256, 512, Device::CUDA};
+  throw Error(cat("unknown --config '", name,
+                  "' (expected cpu-convnet, cpu-vit, cpu-mci, gpu-convnet, gpu-vit or gpu-mci)"));
 }
 
 // Peak resident memory of this process in MiB (VmHWM of /proc/self/status).

@@ -64,7 +64,7 @@ int cmd_export(int argc, char** argv) {
                                      {"kind", classes.empty() ? "image-encoder" : "classifier"},
                                      {"classes", classes.size()},
                                      {"mode", mode_name(info.config.mode)},
-                                     {"folded_batch_norms", info.config.image.kind == "convnet"},
+                                     {"folded_batch_norms", info.config.image.kind != "vit"},
                                      {"image_parameters", c.visual->parameter_count()},
                                      {"bytes", ec ? 0 : static_cast<int64_t>(bytes)}}
                           .dump()

@@ -11,19 +11,21 @@ namespace hc::cli {
 static const char* kParamsHelp =
     "usage: hyperclip params --image P --text P --hyper P|none [--mode hyper|token|baseline]\n"
     "                        [--vocab V] [--embed E] [--generated-layers all|first:N|last:N]\n"
+    "                        [--text-causal yes|no]\n"
     "\n"
     "Prints {\"image\": N, \"text\": N, \"hyper\": N, \"total\": N}: trainable parameters of each\n"
     "tower (buffers excluded); total adds logit_scale and logit_bias.\n"
-    "  --image   convnet-b0 | convnet-nano | vit-b16 | vit-nano\n"
-    "  --text    text-base | text-nano\n"
+    "  --image   convnet-b0 | convnet-nano | vit-b16 | vit-nano | mci0 | mci1 | mci2 | mci-nano\n"
+    "  --text    text-base | text-nano | text-mct\n"
     "  --hyper   hyper-base | hyper-nano | none (none: baseline SigLIP model)\n"
     "  --mode    hyper (default with a hypernetwork) or token (adds the learned token set)\n"
     "  --vocab   vocabulary size (default 8192)\n"
     "  --embed   embedding size E (default 512 for base presets, 128 for nano)\n"
-    "  --generated-layers  the norm layers the hypernetwork generates (default all; as train)\n";
+    "  --generated-layers  the norm layers the hypernetwork generates (default all; as train)\n"
+    "  --text-causal  override the text preset's attention mask (counts do not depend on it)\n";
 
 int cmd_params(int argc, char** argv) {
-  Args a(argc, argv, {"image", "text", "hyper", "mode", "vocab", "embed", "generated-layers"}, {"help"});
+  Args a(argc, argv, {"image", "text", "hyper", "mode", "vocab", "embed", "generated-layers", "text-causal"}, {"help"});
   if (a.flag("help")) {
     std::printf("%s", kParamsHelp);
     return 0;
@@ -32,6 +34,7 @@ int cmd_params(int argc, char** argv) {
   std::string image = a.get("image"), text = a.get("text"), hyper = a.get("hyper");
   cfg.image = image_preset(image);
   cfg.text = text_preset(text);
+  cfg.text.causal = a.get_yes_no("text-causal", cfg.text.causal);
   if (hyper == "none") {
     HC_CHECK(!a.has("mode") || a.get("mode") == "baseline", "--hyper none means baseline mode");
     cfg.mode = Mode::Baseline;

@@ -27,6 +27,7 @@ static const char* kTrainHelp =
     "  --embed E            embedding size (default 128 for nano image presets, 512 otherwise)\n"
     "  --image-size PX      override the image preset's input size\n"
     "  --context T          override the text preset's context length (captions are cut to fit)\n"
+    "  --text-causal yes|no override the text preset's attention mask (text-mct: no, others: yes)\n"
     "  --set-size S         split each batch into sets of S captions, each adapting its own images\n"
     "  --generated-layers all|first:N|last:N   which image-tower norm layers the hypernetwork\n"
     "                       generates (default all; in order: docs/model.md)\n"
@@ -47,7 +48,7 @@ static const char* kTrainHelp =
 int cmd_train(int argc, char** argv) {
   Args a(argc, argv,
          {"image", "text", "hyper", "mode", "data", "eval-data", "classes", "templates", "steps", "epochs", "batch",
-          "lr", "wd", "warmup", "seed", "threads", "device", "precision", "tokenizer", "out", "resume", "embed", "image-size", "context",
+          "lr", "wd", "warmup", "seed", "threads", "device", "precision", "tokenizer", "out", "resume", "embed", "image-size", "context", "text-causal",
           "set-size", "generated-layers", "hyper-lr-scale", "num-tokens", "clip", "vocab", "augment", "workers", "on-corrupt", "synthetic-size",
           "log-every", "eval-every", "eval-samples", "ckpt-every"},
          {"help"});
@@ -80,6 +81,7 @@ int cmd_train(int argc, char** argv) {
   o.embed = a.get_int("embed", 0);
   o.image_size = a.get_int("image-size", 0);
   o.context = a.get_int("context", 0);
+  if (a.has("text-causal")) o.text_causal = a.get_yes_no("text-causal", true) ? 1 : 0;
   o.set_size = a.get_int("set-size", 0);
   o.generated = a.get("generated-layers", "all");
   o.hyper_lr_scale = a.get_double("hyper-lr-scale", 1.0);

@@ -13,6 +13,7 @@ const char* unary_op_name(UnaryOp op) {
     case UnaryOp::Sigmoid: return "sigmoid";
     case UnaryOp::Silu: return "silu";
     case UnaryOp::Gelu: return "gelu";
+    case UnaryOp::Relu: return "relu";
     case UnaryOp::Softplus: return "softplus";
     case UnaryOp::Scale: return "scale";
     case UnaryOp::AddScalar: return "add_scalar";

@@ -23,6 +23,7 @@ enum class UnaryOp {
   Sigmoid,    // 1/(1+e^-x)
   Silu,       // x*sigmoid(x)
   Gelu,       // x/2 * (1 + erf(x/sqrt2))   (erf form, not the tanh approximation)
+  Relu,       // max(x, 0); derivative 0 at x = 0 (PyTorch's convention)
   Softplus,   // max(x,0) + log1p(e^-|x|)
   Scale,      // alpha*x
   AddScalar,  // x + alpha

@@ -82,4 +82,23 @@ void Module::to(Device device) const {
     }
 }
 
+void Module::to(DType dtype) const {
+  for (const NamedTensors& group : {named_parameters(), named_buffers()})
+    for (const auto& [name, t] : group) {
+      t.zero_grad();
+      if (t.dtype() == dtype || !is_floating(t.dtype())) continue;
+      Tensor converted = t.to(dtype);  // contiguous, offset 0
+      t.impl()->storage = converted.impl()->storage;
+      t.impl()->offset = 0;
+      t.impl()->dtype = dtype;
+    }
+}
+
+std::vector<Module*> Module::modules() {
+  std::vector<Module*> out{this};
+  for (auto& c : children_)
+    for (Module* m : c.second->modules()) out.push_back(m);
+  return out;
+}
+
 }  // namespace hc

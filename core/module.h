@@ -31,6 +31,12 @@ class Module {
   // Moves every parameter and buffer to `device` in place: each tensor keeps its identity (the
   // handles a model holds stay valid), only its storage changes. Gradients are dropped.
   void to(Device device) const;
+  // Converts every floating parameter and buffer to `dtype` in place, the same way (float64
+  // checks of whole towers).
+  void to(DType dtype) const;
+  // This module and every sub-module, depth first in registration order (PyTorch's modules()):
+  // the order of the state dict.
+  std::vector<Module*> modules();
 
  protected:
   // A parameter is a leaf that requires grad. Returns the same tensor (shared handle).

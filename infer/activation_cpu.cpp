@@ -13,6 +13,7 @@ void activate(float* y, int64_t n, Act act) {
   if (act == Act::None || n == 0) return;
   Eigen::Map<Eigen::ArrayXf> a(y, n);
   if (act == Act::SiLU) a = a / (1.0f + (-a).exp());  // x·σ(x); exp overflow gives x/inf = -0
+  else if (act == Act::ReLU) a = a.max(0.0f);
   else a = 0.5f * a * (1.0f + (a * float(M_SQRT1_2)).erf());
 }
 

@@ -8,6 +8,8 @@
 #include "infer/zeroshot.h"
 #include "models/config_io.h"
 #include "models/convnet.h"
+#include "models/mci.h"
+#include "models/reparam.h"
 #include "models/vit.h"
 
 namespace hc {
@@ -17,6 +19,7 @@ static const char* kVersion = "1";
 
 static std::shared_ptr<ImageTower> make_tower(const ModelConfig& cfg, bool folded) {
   if (cfg.image.kind == "convnet") return std::make_shared<ConvNetTower>(cfg.image.convnet, cfg.embed, folded);
+  if (cfg.image.kind == "mci") return std::make_shared<MciTower>(cfg.image.mci, cfg.embed, folded);
   return std::make_shared<VitTower>(cfg.image.vit, cfg.image.image_size, cfg.embed);
 }
 
@@ -99,7 +102,10 @@ Classifier build_classifier(HyperClip& model, const Tokenizer& tok, const std::v
       beta[k] += p[g.offset + g.channels + k];
     }
   };
-  if (c.config.image.kind == "convnet") {
+  if (c.config.image.kind == "mci") {
+    // Generated BNs first, then every branch (models/reparam.h).
+    fold_mci(*std::dynamic_pointer_cast<MciTower>(model.visual), p, *std::dynamic_pointer_cast<MciTower>(c.visual));
+  } else if (c.config.image.kind == "convnet") {
     auto full = std::dynamic_pointer_cast<ConvNetTower>(model.visual)->conv_bn_layers();
     auto folded = std::dynamic_pointer_cast<ConvNetTower>(c.visual)->conv_bn_layers();
     HC_CHECK(full.size() == folded.size(), "export: tower structures differ");
@@ -150,13 +156,18 @@ void save_classifier(const std::string& path, const Classifier& c) {
                     {{"format", kFormat},
                      {"version", kVersion},
                      {"model", config_to_json(c.config)},
-                     {"folded", c.config.image.kind == "convnet" ? "true" : "false"},
+                     {"folded", c.config.image.kind == "vit" ? "false" : "true"},
                      {"class_names", nlohmann::json(c.class_names).dump()}});
 }
 
+// The text tower as trained, a Text-RepMixer's blocks folded (models/reparam.h).
 void save_text_encoder(const std::string& path, const HyperClip& model, const Tokenizer& tok) {
+  const ModelConfig& cfg = model.config();
+  TextTower folded(cfg.text, cfg.vocab, cfg.embed, true);
+  folded.to(model.text->token_embedding.device());
+  fold_text(*model.text, folded);
   std::vector<std::pair<std::string, Tensor>> tensors;
-  for (auto& [name, t] : model.text->state_dict()) tensors.emplace_back("text." + name, t);
+  for (auto& [name, t] : folded.state_dict()) tensors.emplace_back("text." + name, t);
   write_safetensors(path, tensors,
                     {{"format", "hyperclip-text-encoder"},
                      {"version", kVersion},
@@ -178,7 +189,8 @@ TextEncoder load_text_encoder(const std::string& path) {
   e.tokenizer = Tokenizer::from_string(st.metadata.at("tokenizer"), path + " (tokenizer)");
   HC_CHECK(e.tokenizer.vocab_size() <= e.config.vocab, path, ": the tokenizer has ", e.tokenizer.vocab_size(),
            " tokens, more than the model configuration's vocab of ", e.config.vocab);
-  e.text = std::make_shared<TextTower>(e.config.text, e.config.vocab, e.config.embed);
+  e.text = std::make_shared<TextTower>(e.config.text, e.config.vocab, e.config.embed, true);
+  e.text->eval();
   for (auto& [name, t] : e.text->state_dict()) {
     const Tensor& src = st.get("text." + name);
     HC_CHECK(src.shape() == t.shape(), path, ": tensor 'text.", name, "' is ", src.desc(), ", expected ",

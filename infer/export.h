@@ -1,8 +1,9 @@
 // A standalone zero-shot classifier (SPEC 1.6, 1.7): one pass of the text tower and the
 // hypernetwork builds the class matrix and the adapted image tower; for the ConvNet every batch norm
 // (with its generated γ, β and running statistics) is folded into the preceding convolution,
-// W' = W·γ/√(σ²+ε), b' = β − γ·μ/√(σ²+ε); for the ViT the generated γ, β become the layer-norm
-// parameters. The file holds the image tower, the class matrix, t, b and the class names: no text
+// W' = W·γ/√(σ²+ε), b' = β − γ·μ/√(σ²+ε); an MCi tower is reparameterised (models/reparam.h: its
+// generated BNs, then every branch, the ConvFFN and attention BNs and the layer scales); for the ViT
+// the generated γ, β become the layer-norm parameters. The file holds the image tower, the class matrix, t, b and the class names: no text
 // tower, no hypernetwork.
 #pragma once
 #include <memory>
@@ -38,7 +39,8 @@ struct Classifier {
   Tensor embed_tape(const Tensor& images) const;
 };
 
-// The text tower and tokenizer alone, for text embeddings (`export --text-only`).
+// The text tower and tokenizer alone, for text embeddings (`export --text-only`); a Text-RepMixer is
+// saved folded.
 struct TextEncoder {
   ModelConfig config;
   Tokenizer tokenizer;

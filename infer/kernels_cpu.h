@@ -13,9 +13,9 @@
 
 namespace hc::infer {
 
-enum class Act { None, SiLU, GELU };
+enum class Act { None, SiLU, GELU, ReLU };
 
-// y = act(y) in place, n values. SiLU: x·σ(x). GELU: the erf form, 0.5·x·(1 + erf(x/√2)).
+// y = act(y) in place, n values. SiLU: x·σ(x). GELU: the erf form, 0.5·x·(1 + erf(x/√2)). ReLU: max(x, 0).
 void activate(float* y, int64_t n, Act act);
 
 // ---- linear (also a 1x1 convolution over channels-last pixels) -------------------------------
@@ -39,19 +39,24 @@ void conv2d_fused(const float* x, const ConvGeom& g, const float* w, const float
                   float* y, float* col, int64_t p0, int64_t p1);
 
 // ---- depthwise convolution, channels-last ----------------------------------------------------
+// mult: output channels per input channel (PyTorch's groups = C with C·mult outputs, MCi's
+// downsampling and head convs have 2); output channel o reads input channel o / mult.
 struct DepthwiseGeom {
   int64_t C, H, W, K, stride, pad, OH, OW;
+  int64_t mult = 1;
+  int64_t out_channels() const { return C * mult; }
 };
-// x [H, W, C] (one image), w [K·K, C] (tap-major: the runtime transposes PyTorch's [C, 1, K, K]),
-// b [C], y [OH, OW, C] = act(dwconv(x) + b). Output rows [oh0, oh1) only.
+// x [H, W, C] (one image), w [K·K, C·mult] (tap-major: the runtime transposes PyTorch's
+// [C·mult, 1, K, K]), b [C·mult], y [OH, OW, C·mult] = act(dwconv(x) + b). Output rows [oh0, oh1) only.
 void depthwise_conv2d_fused(const float* x, const DepthwiseGeom& g, const float* w, const float* b, Act act,
                             float* y, int64_t oh0, int64_t oh1);
 
 // ---- squeeze-excitation, in place on one image -----------------------------------------------
 // x [HW, C]; w1 [R, C], b1 [R]; w2 [C, R], b2 [C]; scratch of C + R floats.
-// s = σ(w2·silu(w1·mean_hw(x) + b1) + b2); x[p, c] *= s[c].
+// s = σ(w2·inner(w1·mean_hw(x) + b1) + b2); x[p, c] = out(x[p, c]·s[c]). The ConvNet's SE has inner
+// SiLU and no out; MCi's (timm's SEModule) inner ReLU, followed by its block's GELU as out.
 void squeeze_excite(float* x, int64_t HW, int64_t C, const float* w1, const float* b1, const float* w2,
-                    const float* b2, int64_t R, float* scratch);
+                    const float* b2, int64_t R, float* scratch, Act inner = Act::SiLU, Act out = Act::None);
 
 // ---- pooling and normalisation -----------------------------------------------------------------
 // x [n, P, C] -> y [n, C], the mean over P (a ConvNet's pixels or a ViT's tokens).
@@ -75,7 +80,7 @@ void linear(const float* x, const float* w, const float* b, const float* residua
 void conv2d(const float* x, const ConvGeom& g, const float* w, const float* b, const float* add, Act act, float* y);
 void depthwise_conv2d(const float* x, const DepthwiseGeom& g, const float* w, const float* b, Act act, float* y);
 void squeeze_excite(float* x, int64_t HW, int64_t C, const float* w1, const float* b1, const float* w2,
-                    const float* b2, int64_t R);
+                    const float* b2, int64_t R, Act inner = Act::SiLU, Act out = Act::None);
 void layer_norm(const float* x, const float* gamma, const float* beta, int64_t M, int64_t D, double eps, float* y);
 void attention(const float* qkv, int64_t L, int64_t D, int64_t heads, float* o);
 }  // namespace ref

@@ -12,6 +12,7 @@ namespace hc::infer::ref {
 static double act_of(double v, Act act) {
   if (act == Act::SiLU) return v * sigmoid_of(v);
   if (act == Act::GELU) return gelu_of(v);
+  if (act == Act::ReLU) return v > 0 ? v : 0.0;
   return v;
 }
 
@@ -45,29 +46,31 @@ void conv2d(const float* x, const ConvGeom& g, const float* w, const float* b, c
 }
 
 void depthwise_conv2d(const float* x, const DepthwiseGeom& g, const float* w, const float* b, Act act, float* y) {
+  const int64_t CO = g.out_channels();
   for (int64_t oh = 0; oh < g.OH; ++oh)
     for (int64_t ow = 0; ow < g.OW; ++ow)
-      for (int64_t c = 0; c < g.C; ++c) {
-        double acc = b[c];
+      for (int64_t o = 0; o < CO; ++o) {
+        int64_t c = o / g.mult;  // the one input channel of output channel o
+        double acc = b[o];
         for (int64_t kh = 0; kh < g.K; ++kh)
           for (int64_t kw = 0; kw < g.K; ++kw) {
             int64_t ih = oh * g.stride - g.pad + kh, iw = ow * g.stride - g.pad + kw;
             if (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W)
-              acc += double(x[(ih * g.W + iw) * g.C + c]) * w[(kh * g.K + kw) * g.C + c];
+              acc += double(x[(ih * g.W + iw) * g.C + c]) * w[(kh * g.K + kw) * CO + o];
           }
-        y[(oh * g.OW + ow) * g.C + c] = static_cast<float>(act_of(acc, act));
+        y[(oh * g.OW + ow) * CO + o] = static_cast<float>(act_of(acc, act));
       }
 }
 
 void squeeze_excite(float* x, int64_t HW, int64_t C, const float* w1, const float* b1, const float* w2,
-                    const float* b2, int64_t R) {
+                    const float* b2, int64_t R, Act inner, Act out) {
   std::vector<double> pooled(C, 0.0), r(R), s(C);
   for (int64_t p = 0; p < HW; ++p)
     for (int64_t c = 0; c < C; ++c) pooled[c] += x[p * C + c] / double(HW);
   for (int64_t j = 0; j < R; ++j) {
     double acc = b1[j];
     for (int64_t c = 0; c < C; ++c) acc += w1[j * C + c] * pooled[c];
-    r[j] = act_of(acc, Act::SiLU);
+    r[j] = act_of(acc, inner);
   }
   for (int64_t c = 0; c < C; ++c) {
     double acc = b2[c];
@@ -75,7 +78,7 @@ void squeeze_excite(float* x, int64_t HW, int64_t C, const float* w1, const floa
     s[c] = 1 / (1 + std::exp(-acc));
   }
   for (int64_t p = 0; p < HW; ++p)
-    for (int64_t c = 0; c < C; ++c) x[p * C + c] = static_cast<float>(x[p * C + c] * s[c]);
+    for (int64_t c = 0; c < C; ++c) x[p * C + c] = static_cast<float>(act_of(x[p * C + c] * s[c], out));
 }
 
 void layer_norm(const float* x, const float* gamma, const float* beta, int64_t M, int64_t D, double eps, float* y) {

@@ -58,6 +58,7 @@ ImageRuntime::ImageRuntime(const ImageTower& tower, const ModelConfig& config, c
   classes_ = K_ > 0 ? keep(classes) : nullptr;
   input_ = value(3 * S_ * S_);
   if (config.image.kind == "convnet") plan_convnet(tower, config);
+  else if (config.image.kind == "mci") plan_mci(tower, config);
   else plan_vit(tower, config);
   allocate();
 }
@@ -312,7 +313,7 @@ void ImageRuntime::exec(const Layer& l, int64_t b, int64_t e, int part, int part
       break;
     case Kind::SqueezeExcite:  // never split (tiny); the runtime calls it with parts == 1
       for (int64_t i = b; i < e; ++i)
-        infer::squeeze_excite(at(l.out, b, i), l.rows, l.in_dim, l.w, l.b, l.w2, l.b2, l.out_dim, scr);
+        infer::squeeze_excite(at(l.out, b, i), l.rows, l.in_dim, l.w, l.b, l.w2, l.b2, l.out_dim, scr, l.inner, l.act);
       break;
     case Kind::LayerNorm: {
       auto [m0, m1] = share((e - b) * l.rows, part, parts);

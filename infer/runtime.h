@@ -2,10 +2,10 @@
 // fused float32 layers built once from an exported image tower, run without the tape, tensors or
 // gradient buffers.
 //
-// At construction the tower (a folded ConvNet or an adapted ViT) becomes a list of layers
-// (infer/kernels_cpu.h): conv + bias + SiLU, depthwise conv + bias + SiLU, squeeze-excitation, 1x1
-// conv / linear with bias, activation or residual add in the GEMM's epilogue, layer norm,
-// attention, mean pooling. Activations are channels-last. Every intermediate value gets a slot of
+// At construction the tower (a folded ConvNet, a folded MCi tower or an adapted ViT) becomes a list
+// of layers (infer/kernels_cpu.h): conv + bias + activation, depthwise (or grouped with a channel
+// multiplier) conv + bias + activation, squeeze-excitation, 1x1 conv / linear with bias, activation
+// or residual add in the GEMM's epilogue, layer norm, attention, mean pooling. Activations are channels-last. Every intermediate value gets a slot of
 // one arena, allocated here for max_batch images: a value's slot is handed to a later value once
 // its last reader has run (liveness), so the arena holds a few activations, not one per layer.
 // Calls allocate nothing (Eigen may take a GEMM's packing buffer from the heap for a large product).
@@ -69,6 +69,7 @@ class ImageRuntime {
     int64_t rows = 1;                      // rows per image (pixels or tokens) for Linear/LayerNorm
     int64_t in_dim = 0, out_dim = 0;
     infer::Act act = infer::Act::None;
+    infer::Act inner = infer::Act::SiLU;  // squeeze-excitation: the activation between its two products
     infer::ConvGeom conv{};
     infer::DepthwiseGeom dw{};
     int64_t heads = 0;
@@ -88,6 +89,15 @@ class ImageRuntime {
   Layer& add_layer(Kind kind, const std::string& name, int in, int out);
   void plan_convnet(const ImageTower& tower, const ModelConfig& config);
   void plan_vit(const ImageTower& tower, const ModelConfig& config);
+  void plan_mci(const ImageTower& tower, const ModelConfig& config);  // infer/runtime_mci.cpp
+  // Plan helpers for channels-last values of H×H pixels (infer/runtime_mci.cpp): a depthwise or
+  // channel-multiplier conv, a 1x1 conv / linear layer (out == residual: added in place), and a
+  // squeeze-excitation in place. Each returns its output value.
+  int plan_depthwise(const Conv2d& conv, int in, int64_t& H, infer::Act act, const std::string& name);
+  int plan_linear(const Tensor& w, const Tensor& b, int in, int out, int residual, int64_t rows, infer::Act act,
+                  const std::string& name);
+  void plan_squeeze_excite(const Conv2d& fc1, const Conv2d& fc2, int x, int64_t rows, infer::Act inner, infer::Act out,
+                           const std::string& name);
   void allocate();  // liveness-based slots, then the arena
 
   float* at(int value_id, int64_t base, int64_t image) const;

@@ -14,15 +14,28 @@ struct VitConfig {
   int64_t dim = 768, depth = 12, heads = 12, patch = 16;
 };
 
+// MobileCLIP's MCi towers (SPEC 2.1): four stages, RepMixer blocks in the first three, attention
+// blocks in the last.
+struct MciConfig {
+  std::vector<int64_t> widths = {64, 128, 256, 512};
+  std::vector<int64_t> depths = {2, 6, 10, 2};
+  int64_t mlp_ratio = 3;
+};
+
 struct ImageConfig {
-  std::string kind = "convnet";  // "convnet" | "vit"
+  std::string kind = "convnet";  // "convnet" | "vit" | "mci"
   ConvNetConfig convnet;
   VitConfig vit;
+  MciConfig mci;
   int64_t image_size = 224;
 };
 
 struct TextConfig {
   int64_t dim = 512, layers = 12, heads = 8, context = 77;
+  // "transformer": `layers` transformer blocks (SPEC 1.3); "mct": MobileCLIP's Text-RepMixer, a
+  // RepMixer block before and after them (SPEC 2.1).
+  std::string kind = "transformer";
+  bool causal = true;  // causal attention mask (MobileCLIP's text towers are not causal)
 };
 
 struct HyperConfig {

@@ -7,6 +7,8 @@
 
 #include "core/error.h"
 #include "models/convnet.h"
+#include "models/mobileone.h"
+#include "models/text.h"
 
 namespace hc {
 
@@ -70,6 +72,114 @@ double vit_elements(const VitConfig& v, int64_t image_size, int64_t embed, std::
   return (3 * p * p * d + d) + patches * d + v.depth * block_elements(d) + 2 * d + d * embed;
 }
 
+// The MCi tower's state dict, mirroring models/mci.cpp and models/mobileone.cpp constructor by
+// constructor, branch form or folded; the branch form's batch norms, in module order, are the
+// layers the hypernetwork can generate (tests/test_config_check.cpp compares with built towers).
+struct MciCounter {
+  bool folded;
+  std::vector<int64_t>* norms;
+  double n = 0;
+  void conv(double in, double out, double kh, double kw, double groups, bool bias) {
+    n += out * (in / groups) * kh * kw + (bias ? out : 0);
+  }
+  void bn(int64_t c) {
+    if (norms) norms->push_back(c);
+    n += 4.0 * static_cast<double>(c);  // γ, β, running mean and variance
+  }
+  void conv_norm(int64_t in, int64_t out, int kh, int kw, int64_t groups) {
+    conv(in, out, kh, kw, groups, folded);
+    if (!folded) bn(out);
+  }
+  void se(int64_t c, int64_t r) { conv(c, r, 1, 1, 1, true), conv(r, c, 1, 1, 1, true); }
+  void mobileone(const MobileOneSpec& s) {
+    if (s.se) se(s.out, std::max<int64_t>(1, std::llround(s.out / 16.0)));
+    if (folded) return conv(s.in, s.out, s.kh, s.kw, s.groups, true);
+    if (s.has_identity()) bn(s.in);
+    for (int i = 0; i < s.conv_branches; ++i) conv_norm(s.in, s.out, s.kh, s.kw, s.groups);
+    if (s.has_scale()) conv_norm(s.in, s.out, 1, 1, s.groups);
+  }
+  void conv_mlp(int64_t dim, int64_t hidden, int kh, int kw) {
+    conv_norm(dim, dim, kh, kw, dim);
+    conv(dim, hidden, 1, 1, 1, true), conv(hidden, dim, 1, 1, 1, true);
+  }
+  void repmixer_block(int64_t dim, const RepMixerKernels& k, int64_t mlp_ratio) {
+    if (folded) {
+      conv(dim, dim, k.mixer_h, k.mixer_w, dim, true);
+    } else {
+      MobileOneSpec s;
+      s.in = s.out = s.groups = dim, s.kh = k.mixer_h, s.kw = k.mixer_w, s.act = false;
+      MobileOneSpec norm = s;
+      norm.scale_branch = false, norm.conv_branches = 0;
+      mobileone(norm);
+      mobileone(s);
+      n += dim;  // token_mixer.layer_scale
+    }
+    conv_mlp(dim, dim * mlp_ratio, k.ffn_h, k.ffn_w);
+    if (!folded) n += dim;  // layer_scale
+  }
+  void attention_block(int64_t dim, int64_t mlp_ratio) {
+    const double d = static_cast<double>(dim);
+    if (!folded) bn(dim);
+    n += 3 * d * d + (folded ? 3 * d : 0) + d * d + d;  // qkv (a bias once the norm is folded in), proj
+    if (!folded) n += d;
+    conv_mlp(dim, dim * mlp_ratio, 7, 7);
+    if (!folded) n += d;
+  }
+  void tower(const MciConfig& c, int64_t embed) {
+    const int64_t C0 = c.widths[0];
+    MobileOneSpec s;
+    s.in = 3, s.out = C0, s.stride = 2;
+    mobileone(s);
+    s.in = C0, s.groups = C0;
+    mobileone(s);
+    s.kh = s.kw = 1, s.stride = 1, s.groups = 1;
+    mobileone(s);
+    int64_t prev = C0;
+    for (int i = 0; i < 4; ++i) {
+      const int64_t w = c.widths[i];
+      if (i > 0) {  // PatchEmbed: large-kernel conv (7×7 and 3×3 branches, SE from stage 2), MobileOne 1×1
+        if (folded) conv(prev, w, 7, 7, prev, true);
+        else conv_norm(prev, w, 7, 7, prev), conv_norm(prev, w, 3, 3, prev);
+        if (i >= 2) se(w, make_divisible8(static_cast<double>(w) * 0.25));
+        MobileOneSpec p;
+        p.in = p.out = w, p.kh = p.kw = 1;
+        mobileone(p);
+      }
+      if (i == 3) conv(w, w, 7, 7, w, true);  // RepCPE
+      for (int64_t j = 0; j < c.depths[i]; ++j) {
+        if (i == 3) attention_block(w, c.mlp_ratio);
+        else repmixer_block(w, RepMixerKernels{}, c.mlp_ratio);
+      }
+      prev = w;
+    }
+    MobileOneSpec f;
+    f.in = prev, f.out = 2 * prev, f.groups = prev, f.se = true;
+    mobileone(f);
+    n += static_cast<double>(embed) * 2 * prev;  // head.fc, no bias
+  }
+};
+
+double mci_elements(const MciConfig& c, int64_t embed, bool folded, std::vector<int64_t>* norms) {
+  if (norms && folded) MciCounter{false, norms}.tower(c, embed);  // the generated layers are the branch form's
+  MciCounter counter{folded, folded ? nullptr : norms};
+  counter.tower(c, embed);
+  return counter.n;
+}
+
+// The text tower: embeddings, Text-RepMixer blocks first and last (kind mct, folded in an exported
+// text encoder), transformer blocks, the final layer norm and the projection.
+double text_elements(const TextConfig& t, int64_t vocab, int64_t embed, bool folded) {
+  const double td = static_cast<double>(t.dim);
+  double n = static_cast<double>(vocab) * td + static_cast<double>(t.context) * td + t.layers * block_elements(td) +
+             2 * td + td * embed;
+  if (t.kind == "mct") {
+    MciCounter counter{folded, nullptr};
+    counter.repmixer_block(t.dim, text_repmixer_kernels(), 4);
+    n += 2 * counter.n;
+  }
+  return n;
+}
+
 // Checks `generated` ("all", "first:N", "last:N") against the L layers and returns the chosen ones.
 std::vector<int64_t> chosen_norms(const std::string& which, const std::vector<int64_t>& norms, const Checker& c) {
   if (which == "all") return norms;
@@ -89,13 +199,16 @@ std::vector<int64_t> chosen_norms(const std::string& which, const std::vector<in
 
 StateSize state_size_checked(const ModelConfig& cfg, ModelParts parts, const Checker& c) {
   StateSize s;
-  const bool folded = parts == ModelParts::Classifier && cfg.image.kind == "convnet";
-  s.image = cfg.image.kind == "convnet" ? convnet_elements(cfg.image.convnet, cfg.embed, folded, &s.norm_channels)
-                                        : vit_elements(cfg.image.vit, cfg.image.image_size, cfg.embed, &s.norm_channels);
-  const TextConfig& t = cfg.text;
-  const double td = static_cast<double>(t.dim);
-  s.text = static_cast<double>(cfg.vocab) * td + static_cast<double>(t.context) * td + t.layers * block_elements(td) +
-           2 * td + td * cfg.embed;
+  // An exported classifier's ConvNet and MCi towers are folded (no batch norm), a ViT is not.
+  const bool folded = parts == ModelParts::Classifier && cfg.image.kind != "vit";
+  if (cfg.image.kind == "convnet")
+    s.image = convnet_elements(cfg.image.convnet, cfg.embed, folded, &s.norm_channels);
+  else if (cfg.image.kind == "mci")
+    s.image = mci_elements(cfg.image.mci, cfg.embed, folded, &s.norm_channels);
+  else
+    s.image = vit_elements(cfg.image.vit, cfg.image.image_size, cfg.embed, &s.norm_channels);
+  // An exported text encoder holds a Text-RepMixer folded.
+  s.text = text_elements(cfg.text, cfg.vocab, cfg.embed, parts == ModelParts::TextTower);
   if (cfg.mode != Mode::Baseline) {
     const HyperConfig& h = cfg.hyper;
     const double hd = static_cast<double>(h.dim), b = static_cast<double>(h.bottleneck);
@@ -121,12 +234,23 @@ StateSize state_size(const ModelConfig& cfg, ModelParts parts) {
 void validate_config(const ModelConfig& cfg, const std::string& source, ModelParts parts, int64_t file_elements) {
   const Checker c{source};
   const ImageConfig& im = cfg.image;
-  HC_CHECK(im.kind == "convnet" || im.kind == "vit", source, ": model configuration: image.kind = '",
-           im.kind.substr(0, 40), "', expected convnet or vit");
+  HC_CHECK(im.kind == "convnet" || im.kind == "vit" || im.kind == "mci", source, ": model configuration: image.kind = '",
+           im.kind.substr(0, 40), "', expected convnet, vit or mci");
   c.range("image.image_size", im.image_size, 1, L::kMaxImageSize);
   if (im.kind == "convnet") {
     c.multiplier("image.width", im.convnet.width);
     c.multiplier("image.depth", im.convnet.depth);
+  } else if (im.kind == "mci") {
+    HC_CHECK(im.mci.widths.size() == 4 && im.mci.depths.size() == 4, source,
+             ": model configuration: an mci tower has four stages (image.widths and image.depths)");
+    for (int i = 0; i < 4; ++i) {
+      c.range(cat("image.widths[", i, "]").c_str(), im.mci.widths[i], 1, L::kMaxDim);
+      c.range(cat("image.depths[", i, "]").c_str(), im.mci.depths[i], 0, L::kMaxLayers);
+    }
+    // The last stage's attention has heads of 32 channels.
+    HC_CHECK(im.mci.widths[3] % 32 == 0, source, ": model configuration: image.widths[3] = ", im.mci.widths[3],
+             " is not a multiple of the attention head size 32");
+    c.range("image.mlp_ratio", im.mci.mlp_ratio, 1, 16);
   } else {
     c.range("image.dim", im.vit.dim, 1, L::kMaxDim);
     c.range("image.depth", im.vit.depth, 0, L::kMaxLayers);
@@ -138,6 +262,8 @@ void validate_config(const ModelConfig& cfg, const std::string& source, ModelPar
     HC_CHECK(grid * grid <= L::kMaxSequence, source, ": model configuration: image.image_size / image.patch = ", grid,
              " gives ", grid * grid, " patches, more than ", L::kMaxSequence);
   }
+  HC_CHECK(cfg.text.kind == "transformer" || cfg.text.kind == "mct", source, ": model configuration: text.kind = '",
+           cfg.text.kind.substr(0, 40), "', expected transformer or mct");
   c.range("text.dim", cfg.text.dim, 1, L::kMaxDim);
   c.range("text.layers", cfg.text.layers, 0, L::kMaxLayers);
   c.heads("text.heads", cfg.text.heads, cfg.text.dim);

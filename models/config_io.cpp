@@ -17,6 +17,10 @@ static json to_json(const ModelConfig& c) {
   if (c.image.kind == "convnet") {
     im["width"] = c.image.convnet.width;
     im["depth"] = c.image.convnet.depth;
+  } else if (c.image.kind == "mci") {
+    im["widths"] = c.image.mci.widths;
+    im["depths"] = c.image.mci.depths;
+    im["mlp_ratio"] = c.image.mci.mlp_ratio;
   } else {
     im["dim"] = c.image.vit.dim;
     im["depth"] = c.image.vit.depth;
@@ -24,7 +28,8 @@ static json to_json(const ModelConfig& c) {
     im["patch"] = c.image.vit.patch;
   }
   return {{"image", im},
-          {"text", {{"dim", c.text.dim}, {"layers", c.text.layers}, {"heads", c.text.heads}, {"context", c.text.context}}},
+          {"text", {{"dim", c.text.dim}, {"layers", c.text.layers}, {"heads", c.text.heads}, {"context", c.text.context},
+                    {"kind", c.text.kind}, {"causal", c.text.causal}}},
           {"hyper", {{"dim", c.hyper.dim}, {"layers", c.hyper.layers}, {"heads", c.hyper.heads}, {"bottleneck", c.hyper.bottleneck}}},
           {"embed", c.embed},
           {"vocab", c.vocab},
@@ -66,12 +71,30 @@ ModelConfig config_from_json(const std::string& text, const std::string& source,
   } else if (m.image.kind == "vit") {
     m.image.vit = {integer(im, "image", "dim"), integer(im, "image", "depth"),
                    integer(im, "image", "heads"), integer(im, "image", "patch")};
+  } else if (m.image.kind == "mci") {
+    // Four stages: the arrays' lengths are checked before any entry is read.
+    auto four = [&](const char* key) {
+      const json& a = json_at(im, key, what + ": image");
+      HC_CHECK(a.is_array() && a.size() == 4, what, ": image.", key, " must be an array of four integers (the stages)");
+      std::vector<int64_t> v;
+      for (size_t i = 0; i < 4; ++i) v.push_back(json_int(a[i], INT64_MIN, INT64_MAX, cat(what, ": image.", key, "[", i, "]")));
+      return v;
+    };
+    m.image.mci.widths = four("widths");
+    m.image.mci.depths = four("depths");
+    m.image.mci.mlp_ratio = integer(im, "image", "mlp_ratio");
   } else {
-    throw Error(cat(what, ": unknown image tower kind '", m.image.kind.substr(0, 40), "' (expected convnet or vit)"));
+    throw Error(cat(what, ": unknown image tower kind '", m.image.kind.substr(0, 40), "' (expected convnet, vit or mci)"));
   }
   const json& t = json_at(c, "text", what);
   m.text = {integer(t, "text", "dim"), integer(t, "text", "layers"), integer(t, "text", "heads"),
             integer(t, "text", "context")};
+  // Files written before the Text-RepMixer: a causal transformer.
+  m.text.kind = t.contains("kind") ? json_string(t["kind"], what + ": text.kind") : std::string("transformer");
+  if (t.contains("causal")) {
+    HC_CHECK(t["causal"].is_boolean(), what, ": text.causal must be true or false");
+    m.text.causal = t["causal"].get<bool>();
+  }
   const json& h = json_at(c, "hyper", what);
   m.hyper = {integer(h, "hyper", "dim"), integer(h, "hyper", "layers"), integer(h, "hyper", "heads"),
              integer(h, "hyper", "bottleneck")};

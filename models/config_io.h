@@ -1,6 +1,7 @@
 // ModelConfig as JSON (stored in checkpoints and exported classifiers, and used by the PyTorch
 // reference files): {"image": {"kind": "convnet", "width", "depth", "image_size"} or {"kind": "vit",
-// "dim", "depth", "heads", "patch", "image_size"}, "text": {"dim", "layers", "heads", "context"},
+// "dim", "depth", "heads", "patch", "image_size"} or {"kind": "mci", "widths", "depths", "mlp_ratio",
+// "image_size"}, "text": {"dim", "layers", "heads", "context", "kind", "causal"},
 // "hyper": {"dim", "layers", "heads", "bottleneck"}, "embed", "vocab", "mode", "set_size",
 // "generated", "num_tokens"}.
 #pragma once

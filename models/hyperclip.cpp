@@ -5,6 +5,7 @@
 #include "core/grad_mode.h"
 
 #include "models/convnet.h"
+#include "models/mci.h"
 #include "models/vit.h"
 
 namespace hc {
@@ -14,8 +15,10 @@ HyperClip::HyperClip(const ModelConfig& cfg) : cfg_(cfg) {
     visual = register_module("visual", std::make_shared<ConvNetTower>(cfg.image.convnet, cfg.embed));
   } else if (cfg.image.kind == "vit") {
     visual = register_module("visual", std::make_shared<VitTower>(cfg.image.vit, cfg.image.image_size, cfg.embed));
+  } else if (cfg.image.kind == "mci") {
+    visual = register_module("visual", std::make_shared<MciTower>(cfg.image.mci, cfg.embed));
   } else {
-    throw Error("unknown image tower kind '" + cfg.image.kind + "' (expected convnet or vit)");
+    throw Error("unknown image tower kind '" + cfg.image.kind + "' (expected convnet, vit or mci)");
   }
   text = register_module("text", std::make_shared<TextTower>(cfg.text, cfg.vocab, cfg.embed));
   if (cfg.mode != Mode::Baseline) {
@@ -44,6 +47,8 @@ void HyperClip::init_parameters(uint64_t seed) {
       p.fill_(-10.0);
     } else if (name.rfind("hyper.output.", 0) == 0) {
       p.fill_(0.0);  // a new model computes exactly what the baseline computes
+    } else if (p.dim() == 3 && ends_with(".gamma")) {
+      p.fill_(1e-5);  // MCi / Text-RepMixer layer scales (SPEC 2.1)
     } else if (p.dim() == 4) {
       // Kaiming normal, fan-out (PyTorch's kaiming_normal_(mode="fan_out", nonlinearity="relu")).
       double fan_out = static_cast<double>(p.size(0) * p.size(2) * p.size(3));

@@ -17,6 +17,17 @@ Conv2d::Conv2d(int64_t in, int64_t out, int kernel, int stride_, int padding_, i
            " not divisible by groups ", groups);
   weight = register_parameter("weight", Tensor::zeros({out, in / groups, kernel, kernel}));
   if (with_bias) bias = register_parameter("bias", Tensor::zeros({out}));
+  params.stride_h = params.stride_w = stride;
+  params.pad_h = params.pad_w = padding;
+  params.groups = groups;
+}
+
+Conv2d::Conv2d(int64_t in, int64_t out, int kh, int kw, const Conv2dParams& p, bool with_bias)
+    : stride(p.stride_h), padding(p.pad_h), groups(p.groups), params(p) {
+  HC_CHECK(in % groups == 0 && out % groups == 0, "Conv2d: channels ", in, "->", out,
+           " not divisible by groups ", groups);
+  weight = register_parameter("weight", Tensor::zeros({out, in / groups, kh, kw}));
+  if (with_bias) bias = register_parameter("bias", Tensor::zeros({out}));
 }
 
 void generated_affine(const Tensor& weight, const Tensor& bias, const GeneratedNorm& layer,
@@ -63,9 +74,9 @@ Tensor LayerNorm::forward(const Tensor& x, const Generated* gen) const {
   return layer_norm(x, gamma, beta, eps, set_index);
 }
 
-MultiheadAttention::MultiheadAttention(int64_t dim_, int64_t heads_) : dim(dim_), heads(heads_) {
+MultiheadAttention::MultiheadAttention(int64_t dim_, int64_t heads_, bool qkv_bias) : dim(dim_), heads(heads_) {
   HC_CHECK(dim % heads == 0, "attention: width ", dim, " not divisible by ", heads, " heads");
-  qkv = register_module("qkv", std::make_shared<Linear>(dim, 3 * dim));
+  qkv = register_module("qkv", std::make_shared<Linear>(dim, 3 * dim, qkv_bias));
   proj = register_module("proj", std::make_shared<Linear>(dim, dim));
 }
 

@@ -35,9 +35,12 @@ class Conv2d : public Module {
  public:
   Conv2d(int64_t in, int64_t out, int kernel, int stride = 1, int padding = 0, int groups = 1,
          bool bias = false);
-  Tensor forward(const Tensor& x) const { return conv2d(x, weight, bias, stride, padding, groups); }
-  Tensor weight, bias;  // [out, in/groups, k, k], [out] or undefined
-  int stride, padding, groups;
+  // A kh×kw kernel with stride and padding per axis (p.groups groups).
+  Conv2d(int64_t in, int64_t out, int kh, int kw, const Conv2dParams& p, bool bias);
+  Tensor forward(const Tensor& x) const { return conv2d(x, weight, bias, params); }
+  Tensor weight, bias;  // [out, in/groups, kh, kw], [out] or undefined
+  int stride, padding, groups;  // the height axis's stride and padding (square kernels: both axes)
+  Conv2dParams params;
 };
 
 class BatchNorm2d : public Module {
@@ -61,7 +64,8 @@ class LayerNorm : public Module {
 
 class MultiheadAttention : public Module {
  public:
-  MultiheadAttention(int64_t dim, int64_t heads);
+  // qkv_bias false: the qkv projection has no bias (MCi's attention blocks).
+  MultiheadAttention(int64_t dim, int64_t heads, bool qkv_bias = true);
   Tensor forward(const Tensor& x, bool causal) const;  // [N, L, D] -> [N, L, D]
   std::shared_ptr<Linear> qkv, proj;
   int64_t dim, heads;

@@ -24,6 +24,10 @@ struct ConvGeometry {
   int sh, sw, ph, pw;        // strides and zero padding
   bool pointwise() const { return KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; }
   bool depthwise() const { return G == Cin && G == Cout; }
+  // One input channel per group and M = Cout / Cin filters on each (depthwise with a channel
+  // multiplier; M = 1 is depthwise()).
+  bool channelwise() const { return G == Cin && Cout % Cin == 0; }
+  int64_t mult() const { return Cout / Cin; }
 };
 
 inline ConvGeometry conv_geometry(const Tensor& x, const Tensor& w, const Tensor& y,

@@ -25,6 +25,7 @@ Tensor sqrt(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 Tensor silu(const Tensor& x);
 Tensor gelu(const Tensor& x);  // erf form
+Tensor relu(const Tensor& x);  // max(x, 0)
 Tensor softplus(const Tensor& x);
 Tensor scale(const Tensor& x, double alpha);       // alpha * x
 Tensor add_scalar(const Tensor& x, double alpha);  // x + alpha
@@ -55,6 +56,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor
 // x [N, Cin, H, W], weight [Cout, Cin/groups, KH, KW], bias [Cout] or undefined.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int stride = 1,
               int padding = 0, int groups = 1);
+// The same with stride and padding per axis (e.g. a 1×11 kernel along a sequence seen as a 1×T
+// image: padding 0×5).
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dParams& p);
 Tensor global_avg_pool(const Tensor& x);  // [N, C, H, W] -> [N, C]
 
 // ---- normalisation: ops/batch_norm.cpp, ops/layer_norm.cpp -------------------------------------

@@ -60,6 +60,7 @@ HC_HOST_DEVICE inline T unary_apply(UnaryOp op, T x, T alpha) {
     case UnaryOp::Sigmoid: return sigmoid_of(x);
     case UnaryOp::Silu: return x * sigmoid_of(x);
     case UnaryOp::Gelu: return gelu_of(x);
+    case UnaryOp::Relu: return x > T(0) ? x : T(0);
     case UnaryOp::Softplus: return softplus_of(x);
     case UnaryOp::Scale: return alpha * x;
     case UnaryOp::AddScalar: return x + alpha;
@@ -81,6 +82,7 @@ HC_HOST_DEVICE inline T unary_derivative(UnaryOp op, T x, T y, T alpha) {
       return s * (T(1) + x * (T(1) - s));
     }
     case UnaryOp::Gelu: return gelu_derivative_of(x);
+    case UnaryOp::Relu: return x > T(0) ? T(1) : T(0);
     case UnaryOp::Softplus: return sigmoid_of(x);
     case UnaryOp::Scale: return alpha;
     case UnaryOp::AddScalar: return T(1);

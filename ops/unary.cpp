@@ -25,6 +25,7 @@ Tensor sqrt(const Tensor& x) { return unary_op(UnaryOp::Sqrt, x); }
 Tensor sigmoid(const Tensor& x) { return unary_op(UnaryOp::Sigmoid, x); }
 Tensor silu(const Tensor& x) { return unary_op(UnaryOp::Silu, x); }
 Tensor gelu(const Tensor& x) { return unary_op(UnaryOp::Gelu, x); }
+Tensor relu(const Tensor& x) { return unary_op(UnaryOp::Relu, x); }
 Tensor softplus(const Tensor& x) { return unary_op(UnaryOp::Softplus, x); }
 Tensor scale(const Tensor& x, double alpha) { return unary_op(UnaryOp::Scale, x, alpha); }
 Tensor add_scalar(const Tensor& x, double alpha) { return unary_op(UnaryOp::AddScalar, x, alpha); }

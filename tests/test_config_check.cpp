@@ -11,6 +11,7 @@
 #include "models/config_io.h"
 #include "models/convnet.h"
 #include "models/hyperclip.h"
+#include "models/mci.h"
 #include "models/vit.h"
 
 using namespace hc;
@@ -29,6 +30,7 @@ ModelConfig small(const std::string& kind, Mode mode) {
   c.image.image_size = 16;
   c.image.convnet = {0.25, 0.3};
   c.image.vit = {16, 2, 4, 4};
+  c.image.mci = {{8, 16, 16, 32}, {1, 2, 1, 1}, 2};
   c.text = {16, 1, 2, 5};
   c.hyper = {12, 1, 3, 6};
   c.embed = 8;
@@ -42,18 +44,20 @@ void check_sizes(const ModelConfig& c) {
   CAPTURE(config_to_json(c));
   validate_config(c, "test");
   CHECK(state_size(c, ModelParts::Full).total == static_cast<double>(state_elements(HyperClip(c))));
+  // An exported text encoder holds a Text-RepMixer folded; an exported MCi or ConvNet tower is folded.
   CHECK(state_size(c, ModelParts::TextTower).total ==
-        static_cast<double>(state_elements(TextTower(c.text, c.vocab, c.embed))));
-  const double folded = c.image.kind == "convnet"
-                            ? static_cast<double>(state_elements(ConvNetTower(c.image.convnet, c.embed, true)))
-                            : static_cast<double>(state_elements(VitTower(c.image.vit, c.image.image_size, c.embed)));
+        static_cast<double>(state_elements(TextTower(c.text, c.vocab, c.embed, true))));
+  const double folded =
+      c.image.kind == "convnet" ? static_cast<double>(state_elements(ConvNetTower(c.image.convnet, c.embed, true)))
+      : c.image.kind == "mci"   ? static_cast<double>(state_elements(MciTower(c.image.mci, c.embed, true)))
+                                : static_cast<double>(state_elements(VitTower(c.image.vit, c.image.image_size, c.embed)));
   CHECK(state_size(c, ModelParts::Classifier).total == folded + 2);
 }
 
 }  // namespace
 
 TEST_CASE("config check: the size from the configuration equals the built model's, for every kind") {
-  for (const char* kind : {"convnet", "vit"})
+  for (const char* kind : {"convnet", "vit", "mci"})
     for (Mode mode : {Mode::Baseline, Mode::Hyper, Mode::Token})
       for (const char* generated : {"all", "first:2", "last:3"}) {
         ModelConfig c = small(kind, mode);
@@ -68,6 +72,15 @@ TEST_CASE("config check: the size from the configuration equals the built model'
   check_sizes(p);
   p.image = image_preset("vit-nano");
   check_sizes(p);
+  p.image = image_preset("mci-nano");
+  check_sizes(p);
+  // The Text-RepMixer (text-mct shaped, small), causal or not, beside each image tower.
+  for (const char* kind : {"convnet", "vit", "mci"}) {
+    ModelConfig c = small(kind, Mode::Hyper);
+    c.text.kind = "mct";
+    c.text.causal = false;
+    check_sizes(c);
+  }
   Generator g(5);
   for (int i = 0; i < 12; ++i) {
     ModelConfig c = small("convnet", i % 2 ? Mode::Hyper : Mode::Baseline);
@@ -109,6 +122,24 @@ TEST_CASE("config check: every field's range and the rules between fields, with 
     c.image.kind = "convnet";
     c.image.convnet.depth = std::nan("");
   }, "image.depth = nan is outside");
+  auto mci = [](const std::function<void(ModelConfig&)>& edit) {
+    return [edit](ModelConfig& c) {
+      c.image.kind = "mci";
+      edit(c);
+    };
+  };
+  refuses(mci([](ModelConfig& c) { c.image.mci.widths = {8, 16, 16}; }), "an mci tower has four stages");
+  refuses(mci([](ModelConfig& c) { c.image.mci.widths[1] = 0; }), "image.widths[1] = 0 is outside [1, 65536]");
+  refuses(mci([](ModelConfig& c) { c.image.mci.depths[2] = 5000; }), "image.depths[2] = 5000 is outside [0, 1024]");
+  refuses(mci([](ModelConfig& c) { c.image.mci.widths[3] = 48; }), "image.widths[3] = 48 is not a multiple of");
+  refuses(mci([](ModelConfig& c) { c.image.mci.mlp_ratio = 0; }), "image.mlp_ratio = 0 is outside [1, 16]");
+  refuses([](ModelConfig& c) { c.text.kind = "lstm"; }, "text.kind = 'lstm', expected transformer or mct");
+  // An MCi tower as wide and deep as the ranges allow is refused by its size, before anything is built.
+  {
+    ModelConfig huge = small("mci", Mode::Hyper);
+    huge.image.mci = {{65536, 65536, 65536, 65536}, {1024, 1024, 1024, 1024}, 4};
+    CHECK_THROWS_WITH_AS(validate_config(huge, "training options"), doctest::Contains("more than the limit"), Error);
+  }
   // The size against the file: one element short is refused, the exact count accepted.
   ModelConfig c = small("vit", Mode::Token);
   const int64_t need = static_cast<int64_t>(state_size(c).total);

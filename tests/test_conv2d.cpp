@@ -39,6 +39,29 @@ static std::vector<OpCase> conv2d_cases() {
     };
     cases.push_back(c);
   }
+  // Stride and padding per axis, and grouped convolutions with one input channel per group and
+  // several outputs (MCi's downsampling 7×7 and head 3×3: two output channels per input channel).
+  struct P {
+    const char* name;
+    Shape x, w;
+    Conv2dParams p;
+  };
+  const P per_axis[] = {
+      {"depthwise_1x11_pad0x5_bias", {2, 3, 1, 9}, {3, 1, 1, 11}, {1, 1, 0, 5, 3}},
+      {"dense_3x2_s2x1_p1x0", {1, 2, 6, 7}, {3, 2, 3, 2}, {2, 1, 1, 0, 1}},
+      {"depthwise_3x3_s1x2_p1", {2, 3, 5, 6}, {3, 1, 3, 3}, {1, 2, 1, 1, 3}},
+      {"grouped_x2_7x7_s2_p3_bias", {2, 3, 9, 9}, {6, 1, 7, 7}, {2, 2, 3, 3, 3}},
+      {"grouped_x2_3x3_p1_bias", {2, 3, 4, 4}, {6, 1, 3, 3}, {1, 1, 1, 1, 3}},
+  };
+  for (const P& v : per_axis) {
+    OpCase c;
+    c.name = std::string("conv2d/") + v.name;
+    c.inputs = {param(v.x, seed++), param(v.w, seed++, 0.5)};
+    if (std::string(v.name).find("bias") != std::string::npos) c.inputs.push_back(param({v.w[0]}, seed++));
+    Conv2dParams p = v.p;
+    c.fn = [p](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], in.size() > 2 ? in[2] : Tensor(), p); };
+    cases.push_back(c);
+  }
   cases.push_back({"global_avg_pool/2x3x4x5", {param({2, 3, 4, 5}, 1290)},
                    [](const std::vector<Tensor>& in) { return global_avg_pool(in[0]); }});
   for (OpCase& c : cases)
@@ -50,16 +73,19 @@ static std::vector<OpCase> conv2d_cases() {
   // up to the compiler's choice of where to fuse a multiply-add (FMA under -march=native): within a
   // rounding of each of the k*k + 1 terms. Backward: the same terms in another order; dx sums at
   // most k*k products in the element type (float32: a few 1e-7 relative), dw and db sum in double.
-  struct Dw { int64_t N, C, H, W, k; int stride, pad; };
+  // Two outputs per input channel (mult 2): MCi's 7×7 stride-2 downsampling and 3×3 head.
+  struct Dw { int64_t N, C, H, W, k; int stride, pad; int64_t mult = 1; };
   const Dw dws[] = {{4, 6, 13, 11, 3, 1, 1}, {3, 5, 17, 16, 5, 2, 2}, {2, 7, 9, 12, 3, 2, 1},
-                    {2, 4, 10, 9, 3, 1, 0}, {8, 16, 16, 16, 5, 1, 2}};
+                    {2, 4, 10, 9, 3, 1, 0}, {8, 16, 16, 16, 5, 1, 2}, {3, 6, 15, 14, 7, 2, 3, 2},
+                    {4, 5, 6, 6, 3, 1, 1, 2}};
   uint64_t dw_seed = 1250;
   for (const Dw& d : dws) {
     OpCase c{"conv2d/large_depthwise_" + std::to_string(d.H) + "x" + std::to_string(d.W) + "_k" + std::to_string(d.k) +
-                 "_s" + std::to_string(d.stride) + "_p" + std::to_string(d.pad),
+                 "_s" + std::to_string(d.stride) + "_p" + std::to_string(d.pad) +
+                 (d.mult > 1 ? "_x" + std::to_string(d.mult) : std::string()),
              {uniform({d.N, d.C, d.H, d.W}, dw_seed, -1, 1).set_requires_grad(true),
-              uniform({d.C, 1, d.k, d.k}, dw_seed + 1, -1, 1).set_requires_grad(true),
-              uniform({d.C}, dw_seed + 2, -1, 1).set_requires_grad(true)},
+              uniform({d.C * d.mult, 1, d.k, d.k}, dw_seed + 1, -1, 1).set_requires_grad(true),
+              uniform({d.C * d.mult}, dw_seed + 2, -1, 1).set_requires_grad(true)},
              [s = d.stride, p = d.pad, g = d.C](const std::vector<Tensor>& in) {
                return conv2d(in[0], in[1], in[2], s, p, static_cast<int>(g));
              }};
@@ -98,6 +124,22 @@ TEST_CASE("conv2d: hand-computed values") {
   CHECK(conv2d(x2, dk, Tensor(), 1, 0, 2).to_vector() == std::vector<double>{10, 80});
   // Global average pool.
   CHECK(global_avg_pool(x2).to_vector() == std::vector<double>{2.5, 25});
+}
+
+TEST_CASE("conv2d: per-axis stride and padding, hand-computed") {
+  // A 1×3 kernel [1, 2, 3] along a 1×4 row [1, 2, 3, 4] with padding 0×1: a 1-D convolution.
+  Tensor x = Tensor::from_vector({1, 2, 3, 4}, {1, 1, 1, 4}, DType::F64);
+  Tensor k = Tensor::from_vector({1, 2, 3}, {1, 1, 1, 3}, DType::F64);
+  Conv2dParams p;
+  p.pad_w = 1;
+  CHECK(conv2d(x, k, Tensor(), p).to_vector() == std::vector<double>{0 + 2 + 6, 1 + 4 + 9, 2 + 6 + 12, 3 + 8 + 0});
+  // Stride 2 along the width only: outputs 0 and 2 of the above.
+  p.stride_w = 2;
+  CHECK(conv2d(x, k, Tensor(), p).to_vector() == std::vector<double>{8, 20});
+  // Two outputs per input channel (groups = Cin, Cout = 2 Cin): output 2c + j reads channel c only.
+  Tensor x2 = Tensor::from_vector({1, 2, 3, 4, 10, 20, 30, 40}, {1, 2, 2, 2}, DType::F64);
+  Tensor k2 = Tensor::from_vector({1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 2, 2, 2, 2}, {4, 1, 2, 2}, DType::F64);
+  CHECK(conv2d(x2, k2, Tensor(), 1, 0, 2).to_vector() == std::vector<double>{10, 1, 40, 200});
 }
 
 TEST_CASE("conv2d: float32 agrees with float64 on every path") {

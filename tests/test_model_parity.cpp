@@ -5,6 +5,8 @@
 //   loss, embeddings, hypernetwork output: max|a - r| <= 1e-5 * max|r|
 //   every parameter gradient:             max|a - r| <= 1e-4 * max|r|, or <= 1e-6 absolute
 //   the 10 training losses:               |a - r| <= 1e-4 * |r| each
+//   MCi: the folded tower's embeddings (out.folded_image_emb, from the initial state in evaluation
+//   mode, the hypernetwork's output for one set of the batch's captions): <= 1e-5 * max|r|
 // On failure the worst tensors are listed. PyTorch is needed only to regenerate the files.
 #include <doctest/doctest.h>
 
@@ -18,6 +20,8 @@
 #include "data/safetensors.h"
 #include "models/config_io.h"
 #include "models/hyperclip.h"
+#include "models/mci.h"
+#include "models/reparam.h"
 #include "train/step.h"
 
 using namespace hc;
@@ -111,6 +115,22 @@ void check_parity(const std::string& file) {
   std::printf("\n");
   CHECK_MESSAGE(failed == 0, failed, " gradients outside tolerance");
 
+  // MCi: the engine's folded tower against PyTorch's independent fold (tools/torch_reference.py).
+  if (ref.has("out.folded_image_emb")) {
+    NoGradGuard ng;
+    load_initial(model, ref);
+    model.eval();
+    Tensor gen = model.generate(model.encode_text(tokens, eot), 0);  // one set: [1, P] or undefined
+    MciTower folded(model.config().image.mci, model.config().embed, true);
+    folded.eval();
+    fold_mci(*std::dynamic_pointer_cast<MciTower>(model.visual), gen.defined() ? gen.to_vector() : std::vector<double>(),
+             folded);
+    Err e = compare(l2_normalize(folded.forward(images, nullptr)), ref.get("out.folded_image_emb"));
+    std::printf("  folded     max rel err %.2e\n", e.rel());
+    CHECK_MESSAGE(e.rel() <= 1e-5, "folded tower: relative error ", e.rel());
+    model.train();
+  }
+
   // Ten AdamW steps from the initial state.
   load_initial(model, ref);
   const json& o = cfg.at("optim");
@@ -143,3 +163,9 @@ TEST_CASE("parity with PyTorch: ConvNet tower, hyper mode, only the last 4 norm 
 }
 TEST_CASE("parity with PyTorch: ViT tower, hyper mode") { check_parity("tests/data/reference_vit_hyper.safetensors"); }
 TEST_CASE("parity with PyTorch: ViT tower, baseline mode") { check_parity("tests/data/reference_vit_baseline.safetensors"); }
+TEST_CASE("parity with PyTorch: mci-nano and a Text-RepMixer, hyper mode, with the folded tower") {
+  check_parity("tests/data/reference_mci_hyper.safetensors");
+}
+TEST_CASE("parity with PyTorch: mci-nano and a Text-RepMixer, baseline mode, with the folded tower") {
+  check_parity("tests/data/reference_mci_baseline.safetensors");
+}

@@ -19,6 +19,7 @@
 #include "infer/runtime.h"
 #include "models/convnet.h"
 #include "tests/model_fixture.h"
+#include "models/mci.h"
 #include "tests/op_registry.h"
 
 using namespace hc;
@@ -69,7 +70,7 @@ constexpr double kTol = 2e-5;
 TEST_CASE("inference kernels: linear with bias, activation and residual equals the reference") {
   const int64_t M = 37, in = 29, out = 23;
   auto x = rnd(M * in, 1), w = rnd(out * in, 2, 0.3f), b = rnd(out, 3), r = rnd(M * out, 4);
-  for (Act act : {Act::None, Act::SiLU, Act::GELU})
+  for (Act act : {Act::None, Act::SiLU, Act::GELU, Act::ReLU})
     for (int residual = 0; residual < 3; ++residual) {  // none, separate, in place
       if (residual && act != Act::None) continue;
       CAPTURE(static_cast<int>(act));
@@ -123,6 +124,25 @@ TEST_CASE("inference kernels: depthwise conv with bias and SiLU equals the refer
   }
 }
 
+TEST_CASE("inference kernels: grouped conv with two outputs per channel (MCi's 7×7 and 3×3) equals the reference") {
+  struct Case { int64_t C, H, K, stride, mult; Act act; };
+  for (Case c : {Case{24, 16, 7, 2, 2, Act::GELU}, Case{13, 9, 7, 2, 2, Act::None}, Case{12, 4, 3, 1, 2, Act::None},
+                 Case{5, 6, 3, 1, 3, Act::ReLU}}) {
+    CAPTURE(c.C);
+    CAPTURE(c.mult);
+    DepthwiseGeom g{c.C, c.H, c.H, c.K, c.stride, c.K / 2, 0, 0};
+    g.mult = c.mult;
+    g.OH = g.OW = (c.H + 2 * g.pad - c.K) / c.stride + 1;
+    int64_t CO = g.out_channels();
+    auto x = rnd(c.H * c.H * c.C, 30), w = rnd(c.K * c.K * CO, 31, 0.3f), b = rnd(CO, 32);
+    std::vector<float> want(g.OH * g.OW * CO), got(want.size());
+    ref::depthwise_conv2d(x.data(), g, w.data(), b.data(), c.act, want.data());
+    depthwise_conv2d_fused(x.data(), g, w.data(), b.data(), c.act, got.data(), 0, 1);
+    depthwise_conv2d_fused(x.data(), g, w.data(), b.data(), c.act, got.data(), 1, g.OH);
+    CHECK(rel(got, want) <= kTol);
+  }
+}
+
 TEST_CASE("inference kernels: squeeze-excitation, layer norm and attention equal the references") {
   {
     const int64_t HW = 11, C = 19, R = 5;
@@ -130,6 +150,11 @@ TEST_CASE("inference kernels: squeeze-excitation, layer norm and attention equal
     std::vector<float> want = x, got = x, scratch(C + R);
     ref::squeeze_excite(want.data(), HW, C, w1.data(), b1.data(), w2.data(), b2.data(), R);
     squeeze_excite(got.data(), HW, C, w1.data(), b1.data(), w2.data(), b2.data(), R, scratch.data());
+    CHECK(rel(got, want) <= kTol);
+    // MCi's: ReLU between the products, its block's GELU after the scaling.
+    want = x, got = x;
+    ref::squeeze_excite(want.data(), HW, C, w1.data(), b1.data(), w2.data(), b2.data(), R, Act::ReLU, Act::GELU);
+    squeeze_excite(got.data(), HW, C, w1.data(), b1.data(), w2.data(), b2.data(), R, scratch.data(), Act::ReLU, Act::GELU);
     CHECK(rel(got, want) <= kTol);
   }
   {
@@ -165,11 +190,12 @@ Classifier make_classifier(const std::string& image, int64_t image_size) {
 }
 
 // Built once per tower for the whole file (building is most of these tests' time); each test
-// gets a copy with its own runtime.
+// gets a copy with its own runtime. 32 px, mci-nano 64 px (its last stage then sees 2×2 maps: four
+// tokens of attention).
 Classifier small_classifier(const std::string& image) {
   static std::map<std::string, Classifier> built;
   auto it = built.find(image);
-  if (it == built.end()) it = built.emplace(image, make_classifier(image, 32)).first;
+  if (it == built.end()) it = built.emplace(image, make_classifier(image, image == "mci-nano" ? 64 : 32)).first;
   Classifier c = it->second;
   c.prepare();
   return c;
@@ -178,10 +204,11 @@ Classifier small_classifier(const std::string& image) {
 }  // namespace
 
 TEST_CASE("inference runtime: equals the exported tower's tape forward, batch 1 and batch > 1, split or not") {
-  for (const char* image : {"convnet-nano", "vit-nano"}) {
+  for (const char* image : {"convnet-nano", "vit-nano", "mci-nano"}) {
     CAPTURE(image);
     Classifier c = small_classifier(image);
-    Tensor images = test::randn({7, 3, 32, 32}, 8).to(DType::F32);
+    const int64_t S = c.config.image.image_size;
+    Tensor images = test::randn({7, 3, S, S}, 8).to(DType::F32);
     Tensor want_cos = c.cosines_tape(images), want_emb = c.embed_tape(images);
     Tensor one = slice(images, 0, 2, 3);
     Tensor want_one = c.cosines_tape(one);
@@ -205,15 +232,16 @@ TEST_CASE("inference runtime: equals the exported tower's tape forward, batch 1 
 }
 
 TEST_CASE("inference runtime: repeated calls allocate nothing and keep the arena") {
-  for (const char* image : {"convnet-nano", "vit-nano"}) {
+  for (const char* image : {"convnet-nano", "vit-nano", "mci-nano"}) {
     CAPTURE(image);
     Classifier c = small_classifier(image);
+    const int64_t S = c.config.image.image_size;
     RuntimeOptions o;
     o.max_batch = 4;
     o.parallel_min_macs = 0;  // batch 1 splits every layer: parallel regions on every call
     c.prepare(o);
     ImageRuntime& rt = *c.runtime;
-    Tensor images = test::randn({6, 3, 32, 32}, 9).to(DType::F32);
+    Tensor images = test::randn({6, 3, S, S}, 9).to(DType::F32);
     std::vector<float> out(std::max(6 * rt.num_classes(), 2 * rt.embed_dim()));
     int64_t arena = rt.arena_bytes();
     CHECK(arena > 0);
@@ -242,6 +270,9 @@ TEST_CASE("inference runtime: wrong images, a tower with batch norms and no clas
   ImageRuntime encoder(*c.visual, cfg, Tensor::zeros({0, cfg.embed}));
   CHECK_THROWS_WITH_AS(encoder.cosines(Tensor::zeros({1, 3, 32, 32})), doctest::Contains("no class matrix"), Error);
   CHECK(encoder.embed(Tensor::zeros({1, 3, 32, 32})).size(1) == cfg.embed);
+  Classifier m = small_classifier("mci-nano");
+  MciTower branches(m.config.image.mci, m.config.embed, false);
+  CHECK_THROWS_WITH_AS(ImageRuntime(branches, m.config, m.classes), doctest::Contains("still has its branches"), Error);
 }
 
 TEST_CASE("inference runtime: the worker pool runs every part exactly once, call after call") {

@@ -36,8 +36,12 @@ static std::vector<OpCase> unary_cases() {
   OpCase chain{"unary/chain", {param({6}, 304)}, [](const std::vector<Tensor>& in) {
                  return gelu(mul(silu(in[0]), sigmoid(in[0])));
                }};
-  for (OpCase* c : {&lg, &sq, &sc, &as, &chain}) cases.push_back(*c);
-  // Large, fast against reference: the float32 transcendental activations through Eigen's
+  // ReLU away from its kink (finite differences across x = 0 would see half a step).
+  OpCase re{"relu/3x4", {Tensor::from_vector({-2.5, -0.3, 0.4, 1.7, -1.1, 0.9, 2.2, -0.05, 0.06, -3, 3, 0.5}, {3, 4},
+                                            DType::F64).set_requires_grad(true)},
+            [](const std::vector<Tensor>& in) { return relu(in[0]); }};
+  for (OpCase* c : {&lg, &sq, &sc, &as, &chain, &re}) cases.push_back(*c);
+    // Large, fast against reference: the float32 transcendental activations through Eigen's
   // vectorised exp and erf, within a few ulp of libm: |diff| <= 1e-6 (1 + |ref|), forward and
   // backward; float64 takes the reference loop either way. Inputs over [-12, 12] (both saturated
   // ends and the curved middle) plus exact special values.
@@ -79,6 +83,7 @@ TEST_CASE("unary ops: forward values against closed forms") {
   std::vector<double> spb = softplus(big).to_vector();
   CHECK(spb[0] == doctest::Approx(0.0));
   CHECK(spb[1] == 100.0);
+  CHECK(relu(x).to_vector() == std::vector<double>{0, 0, 0, 0.5, 2, 30});
   CHECK(scale(x, 2).to_vector()[3] == 1.0);
   CHECK(add_scalar(x, 1).to_vector()[2] == 1.0);
 }

@@ -14,6 +14,7 @@ Budget and setup from the environment (defaults in brackets):
   JOBS [1]   STOP_AFTER [0]: stop each run at that step of its schedule (a partial run, resumed by a later invocation)
   TRAIN_ARGS [""] (a variant, e.g. "--hyper-lr-scale 0.1"; TAG names its runs)
   SEEDS ["0"]   TOWERS ["convnet-nano vit-nano"]   MODES ["baseline hyper token"]   THREADS [2]
+  IMAGE: one image tower for both benchmarks (sets TOWERS and CIFAR_TOWERS, e.g. IMAGE=mci-nano)
   EVAL_POINTS [10]   CAPTIONS [train.tsv]   DATA [datasets/emoji]   OUT [results/emoji]
   CIFAR [1]   CIFAR_EPOCHS [10] or CIFAR_STEPS   CIFAR_TOWERS ["convnet-nano"]   CIFAR_MODES ["baseline hyper"]
   CIFAR_TAR [../shared/data/cifar10-jpeg.tar.gz]   CIFAR_DIR [datasets/cifar10-jpeg]
@@ -54,7 +55,8 @@ CONTEXT = env("CONTEXT", "32")
 THREADS = env("THREADS", "2")
 JOBS = int(env("JOBS", "1"))
 SEEDS = env("SEEDS", "0").split()
-TOWERS = env("TOWERS", "convnet-nano vit-nano").split()
+IMAGE = env("IMAGE", "")  # `make bench-emoji IMAGE=mci-nano`: that tower alone, in both benchmarks
+TOWERS = env("TOWERS", IMAGE or "convnet-nano vit-nano").split()
 MODES = env("MODES", "baseline hyper token").split()
 EVAL_POINTS = int(env("EVAL_POINTS", "10"))
 CAPTIONS = env("CAPTIONS", "train.tsv")
@@ -223,7 +225,7 @@ def cifar_specs():
     test = f"folder:{cdir}/test"
     data_args = ["--data", f"folder:{cdir}/train", "--eval-data", test]
     return [make_spec("cifar10", tower, mode, seed, data_args, steps, steps / per_epoch, n_train, test)
-            for seed in SEEDS for tower in env("CIFAR_TOWERS", "convnet-nano").split()
+            for seed in SEEDS for tower in env("CIFAR_TOWERS", IMAGE or "convnet-nano").split()
             for mode in env("CIFAR_MODES", "baseline hyper").split()]
 
 
@@ -299,7 +301,7 @@ def save(results):
 
 def command_line():
     """The `make bench-emoji` command with the knobs set in the environment (recorded in each result)."""
-    knobs = ["STEPS", "EPOCHS", "JOBS", "SEEDS", "IMAGE_SIZE", "BATCH", "LR", "THREADS", "TOWERS", "MODES", "CAPTIONS", "EVAL_POINTS",
+    knobs = ["STEPS", "EPOCHS", "JOBS", "SEEDS", "IMAGE", "IMAGE_SIZE", "BATCH", "LR", "THREADS", "TOWERS", "MODES", "CAPTIONS", "EVAL_POINTS",
              "TRAIN_ARGS", "TAG", "STOP_AFTER", "CIFAR", "CIFAR_STEPS", "CIFAR_EPOCHS", "CIFAR_TOWERS", "CIFAR_MODES", "OUT", "DATA"]
     setting = " ".join(f"{k}={json.dumps(os.environ[k]) if ' ' in os.environ[k] else os.environ[k]}" for k in knobs if k in os.environ)
     return f"{(setting + ' ') if setting else ''}make bench-emoji"

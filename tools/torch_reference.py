@@ -13,6 +13,9 @@ For each (image tower, mode) it writes tests/data/reference_<tower>_<mode>.safet
 (weights and inputs are float32 values; the reference computation itself runs in float64)
   grad.<name>   the gradient of out.loss for every parameter (before clipping)
   out.step_losses [10]: the losses of 10 AdamW steps on the same batch from the initial state
+  out.folded_image_emb [n,E] (MCi only): the folded tower (FoldedMCi, an independent fold of every BN
+                with the hypernetwork's output for one set of the batch's captions, and of every
+                branch) in evaluation mode on input.images, L2-normalised
 The header's __metadata__ holds format, version and the configuration as JSON.
 
 Regenerate (needs Debian's python3-torch; the tests never need PyTorch):
@@ -81,10 +84,10 @@ class GenLayerNorm(nn.Module):
 # Transformer block (ViT, text tower, hypernetwork), pre-norm.
 # ---------------------------------------------------------------------------------------------
 class Attention(nn.Module):
-    def __init__(self, d, heads):
+    def __init__(self, d, heads, qkv_bias=True):
         super().__init__()
         self.heads = heads
-        self.qkv = nn.Linear(d, 3 * d)
+        self.qkv = nn.Linear(d, 3 * d, bias=qkv_bias)
         self.proj = nn.Linear(d, d)
 
     def forward(self, x, causal):
@@ -234,21 +237,389 @@ class ViT(nn.Module):
 
 
 # ---------------------------------------------------------------------------------------------
+# MobileCLIP's MCi image towers and the Text-RepMixer (SPEC 2.1), written from apple/ml-mobileclip's
+# mci.py and timm's fastvit.py (timm's parameter names). Every batch norm is a GenBatchNorm2d, so
+# the hypernetwork can generate it; `generated_norms` lists them in module order.
+# ---------------------------------------------------------------------------------------------
+def make_divisible8(v):
+    return max(8, int(v + 4) // 8 * 8)
+
+
+class ConvNorm(nn.Module):
+    """conv (no bias) then BN; k = (kh, kw), padding kh//2 x kw//2."""
+
+    def __init__(self, cin, cout, k, stride, groups):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, k, stride, (k[0] // 2, k[1] // 2), groups=groups, bias=False)
+        self.bn = GenBatchNorm2d(cout)
+
+    def forward(self, x, gen, sets):
+        return self.bn(self.conv(x), gen, sets)
+
+
+class SEModule(nn.Module):
+    """mean -> fc1 (bias) -> ReLU -> fc2 (bias) -> sigmoid -> scale."""
+
+    def __init__(self, c, r):
+        super().__init__()
+        self.fc1 = nn.Conv2d(c, r, 1)
+        self.fc2 = nn.Conv2d(r, c, 1)
+
+    def forward(self, x):
+        return x * torch.sigmoid(self.fc2(F.relu(self.fc1(x.mean((2, 3), keepdim=True)))))
+
+
+class LayerScale(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.full((c, 1, 1), 1e-5))
+
+
+class MobileOne(nn.Module):
+    """act(se(scale branch + identity BN + k×k branch)); modules in timm's order."""
+
+    def __init__(self, cin, cout, k, stride=1, groups=1, se=False, act=True, scale=True, conv_branches=1):
+        super().__init__()
+        self.k, self.stride, self.groups, self.act = k, stride, groups, act
+        self.se = SEModule(cout, max(1, int(cout / 16 + 0.5))) if se else None
+        self.identity = GenBatchNorm2d(cin) if cin == cout and stride == 1 else None
+        self.conv_kxk = nn.ModuleList([ConvNorm(cin, cout, k, stride, groups) for _ in range(conv_branches)]) \
+            if conv_branches else None
+        self.conv_scale = ConvNorm(cin, cout, (1, 1), stride, groups) if scale and k[0] > 1 and k[1] > 1 else None
+
+    def forward(self, x, gen, sets):
+        out = 0
+        if self.conv_scale is not None:
+            out = out + self.conv_scale(x, gen, sets)
+        if self.identity is not None:
+            out = out + self.identity(x, gen, sets)
+        if self.conv_kxk is not None:
+            for c in self.conv_kxk:
+                out = out + c(x, gen, sets)
+        if self.se is not None:
+            out = self.se(out)
+        return F.gelu(out) if self.act else out
+
+
+class RepMixer(nn.Module):
+    def __init__(self, dim, k):
+        super().__init__()
+        self.norm = MobileOne(dim, dim, k, groups=dim, act=False, scale=False, conv_branches=0)
+        self.mixer = MobileOne(dim, dim, k, groups=dim, act=False)
+        self.layer_scale = LayerScale(dim)
+
+    def forward(self, x, gen, sets):
+        return x + self.layer_scale.gamma * (self.mixer(x, gen, sets) - self.norm(x, gen, sets))
+
+
+class ConvMlp(nn.Module):
+    def __init__(self, dim, hidden, k):
+        super().__init__()
+        self.conv = ConvNorm(dim, dim, k, 1, dim)
+        self.fc1 = nn.Conv2d(dim, hidden, 1)
+        self.fc2 = nn.Conv2d(hidden, dim, 1)
+
+    def forward(self, x, gen, sets):
+        return self.fc2(F.gelu(self.fc1(self.conv(x, gen, sets))))
+
+
+class RepMixerBlock(nn.Module):
+    def __init__(self, dim, k_mix, k_ffn, ratio):
+        super().__init__()
+        self.token_mixer = RepMixer(dim, k_mix)
+        self.mlp = ConvMlp(dim, dim * ratio, k_ffn)
+        self.layer_scale = LayerScale(dim)
+
+    def forward(self, x, gen=None, sets=None):
+        x = self.token_mixer(x, gen, sets)
+        return x + self.layer_scale.gamma * self.mlp(x, gen, sets)
+
+
+class LargeKernelConv(nn.Module):
+    """GELU(se(7×7 conv-BN + 3×3 conv-BN)), stride 2, groups cin."""
+
+    def __init__(self, cin, cout, se):
+        super().__init__()
+        self.large_conv = ConvNorm(cin, cout, (7, 7), 2, cin)
+        self.small_conv = ConvNorm(cin, cout, (3, 3), 2, cin)
+        self.se = SEModule(cout, make_divisible8(cout * 0.25)) if se else None
+
+    def forward(self, x, gen, sets):
+        out = self.large_conv(x, gen, sets) + self.small_conv(x, gen, sets)
+        return F.gelu(self.se(out) if self.se is not None else out)
+
+
+class PatchEmbed(nn.Module):
+    def __init__(self, cin, cout, se):
+        super().__init__()
+        self.proj = nn.ModuleList([LargeKernelConv(cin, cout, se), MobileOne(cout, cout, (1, 1))])
+
+    def forward(self, x, gen, sets):
+        return self.proj[1](self.proj[0](x, gen, sets), gen, sets)
+
+
+class RepCPE(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.pos_enc = nn.Conv2d(dim, dim, 7, 1, 3, groups=dim)
+
+    def forward(self, x):
+        return x + self.pos_enc(x)
+
+
+def attention_2d(attn, x):
+    """MHSA over the H·W tokens of x [n, C, H, W] (row-major), back to [n, C, H, W]."""
+    n, c, h, w = x.shape
+    return attn(x.flatten(2).transpose(1, 2), False).transpose(1, 2).reshape(n, c, h, w)
+
+
+class AttentionBlock(nn.Module):
+    def __init__(self, dim, ratio):
+        super().__init__()
+        self.norm = GenBatchNorm2d(dim)
+        self.token_mixer = Attention(dim, dim // 32, qkv_bias=False)
+        self.layer_scale_1 = LayerScale(dim)
+        self.mlp = ConvMlp(dim, dim * ratio, (7, 7))
+        self.layer_scale_2 = LayerScale(dim)
+
+    def forward(self, x, gen=None, sets=None):
+        x = x + self.layer_scale_1.gamma * attention_2d(self.token_mixer, self.norm(x, gen, sets))
+        return x + self.layer_scale_2.gamma * self.mlp(x, gen, sets)
+
+
+class Stage(nn.Module):
+    def __init__(self, cin, cout, depth, attention, downsample, se, pos_emb, ratio):
+        super().__init__()
+        self.downsample = PatchEmbed(cin, cout, se) if downsample else None
+        self.pos_emb = RepCPE(cout) if pos_emb else None
+        self.blocks = nn.ModuleList([AttentionBlock(cout, ratio) if attention else RepMixerBlock(cout, (3, 3), (7, 7), ratio)
+                                     for _ in range(depth)])
+
+    def forward(self, x, gen, sets):
+        if self.downsample is not None:
+            x = self.downsample(x, gen, sets)
+        if self.pos_emb is not None:
+            x = self.pos_emb(x)
+        for b in self.blocks:
+            x = b(x, gen, sets)
+        return x
+
+
+class Head(nn.Module):
+    def __init__(self, cin, embed):
+        super().__init__()
+        self.fc = nn.Linear(cin, embed, bias=False)
+
+
+class MCi(nn.Module):
+    def __init__(self, widths, depths, ratio, embed):
+        super().__init__()
+        c0 = widths[0]
+        self.stem = nn.ModuleList([MobileOne(3, c0, (3, 3), 2), MobileOne(c0, c0, (3, 3), 2, groups=c0),
+                                   MobileOne(c0, c0, (1, 1))])
+        self.stages = nn.ModuleList()
+        prev = c0
+        for i in range(4):
+            self.stages.append(Stage(prev, widths[i], depths[i], i == 3, i > 0, i >= 2, i == 3, ratio))
+            prev = widths[i]
+        self.final_conv = MobileOne(prev, 2 * prev, (3, 3), groups=prev, se=True)
+        self.head = Head(2 * prev, embed)
+
+    def generated_norms(self):
+        return [m for m in self.modules() if isinstance(m, GenBatchNorm2d)]
+
+    def forward(self, x, gen=None, sets=None):
+        for b in self.stem:
+            x = b(x, gen, sets)
+        for st in self.stages:
+            x = st(x, gen, sets)
+        return self.head.fc(self.final_conv(x, gen, sets).mean((2, 3)))
+
+
+# ---------------------------------------------------------------------------------------------
+# The folded MCi tower (SPEC 2.1, 1.7): every BN (with the generated γ, β of one set and the
+# running statistics) and every branch folded into one convolution per block, written apart from
+# the engine's models/reparam.cpp. `FoldedMCi(visual, gen)` is a plain network of convolutions,
+# products and attention (no normalisation layer), evaluated like any nn.Module.
+# ---------------------------------------------------------------------------------------------
+def bn_affine(bn, gen):
+    """y = s·x + t of a GenBatchNorm2d in evaluation mode; gen [1, P] or None."""
+    gamma, beta = bn.weight, bn.bias
+    if gen is not None and bn.offset is not None:
+        c, o = gamma.shape[0], bn.offset
+        gamma, beta = gamma + gen[0, o:o + c], beta + gen[0, o + c:o + 2 * c]
+    s = gamma / torch.sqrt(bn.running_var + 1e-5)
+    return s, beta - bn.running_mean * s
+
+
+def fused_conv_bn(cn, gen):
+    s, t = bn_affine(cn.bn, gen)
+    return cn.conv.weight * s[:, None, None, None], t
+
+
+def identity_kernel(c, in_g, kh, kw, s=None, t=None):
+    w = torch.zeros(c, in_g, kh, kw, dtype=torch.float64)
+    for i in range(c):
+        w[i, i % in_g, kh // 2, kw // 2] = 1.0 if s is None else s[i]
+    return w, torch.zeros(c, dtype=torch.float64) if t is None else t
+
+
+def pad_to(w, kh, kw):
+    dy, dx = (kh - w.shape[2]) // 2, (kw - w.shape[3]) // 2
+    return F.pad(w, [dx, dx, dy, dy])
+
+
+def mobileone_kernel(m, gen):
+    kh, kw = m.k
+    w, b = 0, 0
+    if m.conv_kxk is not None:
+        for c in m.conv_kxk:
+            cw, cb = fused_conv_bn(c, gen)
+            w, b = w + cw, b + cb
+    if m.conv_scale is not None:
+        cw, cb = fused_conv_bn(m.conv_scale, gen)
+        w, b = w + pad_to(cw, kh, kw), b + cb
+    if m.identity is not None:
+        s, t = bn_affine(m.identity, gen)
+        c = s.shape[0]
+        iw, ib = identity_kernel(c, c // m.groups, kh, kw, s, t)
+        w, b = w + iw, b + ib
+    return w, b
+
+
+def folded_conv(w, b, stride, groups):
+    conv = nn.Conv2d(w.shape[1] * groups, w.shape[0], (w.shape[2], w.shape[3]), stride,
+                     (w.shape[2] // 2, w.shape[3] // 2), groups=groups).double()
+    with torch.no_grad():
+        conv.weight.copy_(w)
+        conv.bias.copy_(b)
+    return conv
+
+
+class FConv(nn.Module):
+    """A folded block: act(se(conv(x)))."""
+
+    def __init__(self, conv, se=None, act=True):
+        super().__init__()
+        self.conv, self.se, self.act = conv, se, act
+
+    def forward(self, x):
+        y = self.conv(x)
+        if self.se is not None:
+            y = self.se(y)
+        return F.gelu(y) if self.act else y
+
+
+def folded_mobileone(m, gen):
+    w, b = mobileone_kernel(m, gen)
+    return FConv(folded_conv(w, b, m.stride, m.groups), m.se, m.act)
+
+
+class FMlp(nn.Module):
+    """ConvFFN with its BN in the depthwise conv and the block's layer scale in fc2."""
+
+    def __init__(self, mlp, ls, gen):
+        super().__init__()
+        w, b = fused_conv_bn(mlp.conv, gen)
+        self.conv = folded_conv(w, b, 1, w.shape[0])
+        self.fc1 = mlp.fc1
+        g = ls.gamma.reshape(-1)
+        self.fc2 = folded_conv(mlp.fc2.weight * g[:, None, None, None], mlp.fc2.bias * g, 1, 1)
+
+    def forward(self, x):
+        return self.fc2(F.gelu(self.fc1(self.conv(x))))
+
+
+class FRepMixerBlock(nn.Module):
+    def __init__(self, blk, gen):
+        super().__init__()
+        tm = blk.token_mixer
+        wm, bm = mobileone_kernel(tm.mixer, gen)
+        wn, bn_ = mobileone_kernel(tm.norm, gen)
+        g = tm.layer_scale.gamma.reshape(-1)
+        iw, _ = identity_kernel(wm.shape[0], 1, wm.shape[2], wm.shape[3])
+        self.mixer = folded_conv(iw + g[:, None, None, None] * (wm - wn), g * (bm - bn_), 1, wm.shape[0])
+        self.mlp = FMlp(blk.mlp, blk.layer_scale, gen)
+
+    def forward(self, x):
+        x = self.mixer(x)
+        return x + self.mlp(x)
+
+
+class FAttentionBlock(nn.Module):
+    def __init__(self, blk, gen):
+        super().__init__()
+        s, t = bn_affine(blk.norm, gen)
+        tm = blk.token_mixer
+        d = s.shape[0]
+        self.attn = Attention(d, tm.heads).double()
+        g = blk.layer_scale_1.gamma.reshape(-1)
+        with torch.no_grad():
+            self.attn.qkv.weight.copy_(tm.qkv.weight * s[None, :])
+            self.attn.qkv.bias.copy_(tm.qkv.weight @ t)
+            self.attn.proj.weight.copy_(tm.proj.weight * g[:, None])
+            self.attn.proj.bias.copy_(tm.proj.bias * g)
+        self.mlp = FMlp(blk.mlp, blk.layer_scale_2, gen)
+
+    def forward(self, x):
+        x = x + attention_2d(self.attn, x)
+        return x + self.mlp(x)
+
+
+class FoldedMCi(nn.Module):
+    def __init__(self, visual, gen=None):
+        super().__init__()
+        with torch.no_grad():
+            layers = [folded_mobileone(b, gen) for b in visual.stem]
+            for st in visual.stages:
+                if st.downsample is not None:
+                    lk = st.downsample.proj[0]
+                    w, b = fused_conv_bn(lk.large_conv, gen)
+                    ws, bs = fused_conv_bn(lk.small_conv, gen)
+                    layers.append(FConv(folded_conv(w + pad_to(ws, 7, 7), b + bs, 2, lk.large_conv.conv.groups), lk.se))
+                    layers.append(folded_mobileone(st.downsample.proj[1], gen))
+                if st.pos_emb is not None:
+                    pe = st.pos_emb.pos_enc
+                    iw, _ = identity_kernel(pe.weight.shape[0], 1, 7, 7)
+                    layers.append(FConv(folded_conv(pe.weight + iw, pe.bias, 1, pe.groups), act=False))
+                for blk in st.blocks:
+                    layers.append(FAttentionBlock(blk, gen) if isinstance(blk, AttentionBlock) else FRepMixerBlock(blk, gen))
+            layers.append(folded_mobileone(visual.final_conv, gen))
+        self.layers = nn.ModuleList(layers)
+        self.fc = visual.head.fc
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return self.fc(x.mean((2, 3)))
+
+
+# ---------------------------------------------------------------------------------------------
 # Text tower (SPEC 1.3) and hypernetwork (SPEC 1.4).
 # ---------------------------------------------------------------------------------------------
 class TextTower(nn.Module):
-    def __init__(self, dim, layers, heads, context, vocab, embed):
+    """kind "transformer" (SPEC 1.3) or "mct", the Text-RepMixer (SPEC 2.1): a RepMixer block with
+    1×11 kernels (the sequence as a 1×T image) before and after the transformer blocks."""
+
+    def __init__(self, dim, layers, heads, context, vocab, embed, kind="transformer", causal=True):
         super().__init__()
+        self.causal = causal
         self.token_embedding = nn.Embedding(vocab, dim)
         self.positional_embedding = nn.Parameter(torch.zeros(context, dim))
-        self.blocks = nn.ModuleList([Block(dim, heads) for _ in range(layers)])
+        blocks = [Block(dim, heads) for _ in range(layers)]
+        if kind == "mct":
+            blocks = [RepMixerBlock(dim, (1, 11), (1, 11), 4)] + blocks + [RepMixerBlock(dim, (1, 11), (1, 11), 4)]
+        self.blocks = nn.ModuleList(blocks)
         self.ln_final = GenLayerNorm(dim)
         self.proj = nn.Linear(dim, embed, bias=False)
 
     def forward(self, tokens, eot):
         x = self.token_embedding(tokens) + self.positional_embedding[:tokens.shape[1]]
         for b in self.blocks:
-            x = b(x, causal=True)
+            if isinstance(b, RepMixerBlock):
+                x = b(x.transpose(1, 2).unsqueeze(2)).squeeze(2).transpose(1, 2)
+            else:
+                x = b(x, causal=self.causal)
         x = self.ln_final(x)
         return self.proj(x[torch.arange(x.shape[0]), eot])
 
@@ -283,9 +654,12 @@ class HyperCLIP(nn.Module):
         im, tx, hy, E = cfg["image"], cfg["text"], cfg["hyper"], cfg["embed"]
         if im["kind"] == "convnet":
             self.visual = ConvNet(im["width"], im["depth"], E)
+        elif im["kind"] == "mci":
+            self.visual = MCi(im["widths"], im["depths"], im["mlp_ratio"], E)
         else:
             self.visual = ViT(im["dim"], im["depth"], im["heads"], im["patch"], im["image_size"], E)
-        self.text = TextTower(tx["dim"], tx["layers"], tx["heads"], tx["context"], cfg["vocab"], E)
+        self.text = TextTower(tx["dim"], tx["layers"], tx["heads"], tx["context"], cfg["vocab"], E,
+                              tx.get("kind", "transformer"), tx.get("causal", True))
         self.mode, self.set_size = cfg["mode"], cfg["set_size"]
         self.hyper = None
         if self.mode == "hyper":
@@ -322,6 +696,8 @@ def init_parameters(model, hyper_output_std):
                 p.fill_(math.log(10.0))
             elif name == "logit_bias":
                 p.fill_(-10.0)
+            elif name.endswith(".gamma") and p.dim() == 3:
+                p.fill_(1e-5)  # layer scales
             elif name.startswith("hyper.output."):
                 # Zero in a real model; non-zero here so that every hypernetwork and text-tower
                 # gradient through it is exercised by the parity test.
@@ -334,6 +710,21 @@ def init_parameters(model, hyper_output_std):
                 p.zero_()
             else:
                 p.fill_(1.0)
+
+
+def randomise_mci_state(model, gen):
+    """A state as after training for the MCi references: every BN's affine and running statistics
+    and every layer scale random (a new model has 1, 0, 0, 1 and 1e-5, which would leave the
+    branches and the folding nearly untested)."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, GenBatchNorm2d):
+                m.weight.copy_(torch.rand(m.weight.shape, generator=gen) + 0.5)
+                m.bias.copy_(torch.randn(m.bias.shape, generator=gen) * 0.1)
+                m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=gen) * 0.3)
+                m.running_var.copy_(torch.rand(m.running_var.shape, generator=gen) * 1.5 + 0.5)
+            elif isinstance(m, LayerScale):
+                m.gamma.copy_(torch.rand(m.gamma.shape, generator=gen) * 0.45 + 0.05)
 
 
 def decays(name, p):
@@ -391,6 +782,9 @@ def reference(cfg, path):
     torch.manual_seed(cfg["seed"])
     model = HyperCLIP(cfg)
     init_parameters(model, cfg["hyper_output_std"])
+    mci = cfg["image"]["kind"] == "mci"
+    if mci:
+        randomise_mci_state(model, torch.Generator().manual_seed(cfg["seed"] + 2))
     images, tokens, eot = make_inputs(cfg, torch.Generator().manual_seed(cfg["seed"] + 1))
     # The weights and inputs are float32 values (what the engine loads); the computation runs in
     # float64, so that the reference carries no float32 rounding of its own and the tests measure
@@ -407,6 +801,22 @@ def reference(cfg, path):
     if gen is not None:
         tensors.append(("out.hyper", gen))
     tensors += [("grad." + k, p.grad) for k, p in model.named_parameters()]
+
+    if mci:
+        # The folded tower (FoldedMCi, evaluation mode) for the hypernetwork's output on one set of
+        # the batch's captions, from the initial state; checked here against the branch form.
+        model.load_state_dict({k: v.double() for k, v in initial.items()})
+        model.eval()
+        with torch.no_grad():
+            e_eval = F.normalize(model.text(tokens.long(), eot.long()), dim=-1)
+            gen1 = model.hyper(e_eval[None]) if model.hyper is not None else None
+            sets1 = torch.zeros(images.shape[0], dtype=torch.long)
+            branches = F.normalize(model.visual(images, gen1, sets1), dim=-1)
+            folded = F.normalize(FoldedMCi(model.visual, gen1)(images), dim=-1)
+        err = ((folded - branches).abs().max() / branches.abs().max()).item()
+        assert err < 1e-12, f"FoldedMCi differs from the branch form by {err}"
+        tensors.append(("out.folded_image_emb", folded))
+        model.train()
 
     # Ten AdamW steps from the same initial state (running statistics included).
     model.load_state_dict({k: v.double() for k, v in initial.items()})
@@ -432,7 +842,8 @@ def reference(cfg, path):
 
     meta = {"format": "hyperclip-reference", "version": FORMAT_VERSION, "config": json.dumps(cfg),
             "torch_version": torch.__version__,
-            "note": "hyper.output initialised with normal(std=hyper_output_std) instead of zero"}
+            "note": "hyper.output initialised with normal(std=hyper_output_std) instead of zero" +
+                    ("; every BN's affine and running statistics and every layer scale randomised" if mci else "")}
     write_safetensors(path, tensors, meta)
     count = lambda m: sum(p.numel() for p in m.parameters()) if m is not None else 0
     print(f"{path}: {os.path.getsize(path)} bytes; params image {count(model.visual)} "
@@ -461,6 +872,13 @@ def configs():
             batch = image["batch"]
             cfg = dict(common, image=image, mode=mode, batch=batch, set_size=batch // 2 if mode == "hyper" else 0)
             yield f"reference_{tower}_{mode}.safetensors", cfg
+    # MobileCLIP: mci-nano at its 64 px (the last stage sees 2×2 maps, every BN averages over at
+    # least 32 values) with a Text-RepMixer-shaped text tower (non-causal, 1×11 RepMixer blocks).
+    mci = {"kind": "mci", "widths": [24, 48, 96, 192], "depths": [1, 1, 2, 1], "mlp_ratio": 3, "image_size": 64}
+    mct = {"dim": 32, "layers": 2, "heads": 2, "context": 8, "kind": "mct", "causal": False}
+    for mode in ("hyper", "baseline"):
+        yield f"reference_mci_{mode}.safetensors", dict(common, image=mci, text=mct, mode=mode, batch=8,
+                                                         set_size=4 if mode == "hyper" else 0)
     # A generated-layer subset: only the last four batch norms (of the last block and the head).
     image = towers["convnet"]
     yield "reference_convnet_hyper_last4.safetensors", dict(common, image=image, mode="hyper", batch=image["batch"],

@@ -172,6 +172,7 @@ class Trainer {
     }
     if (opt_.image_size > 0) cfg_.image.image_size = opt_.image_size;
     if (opt_.context > 0) cfg_.text.context = opt_.context;
+    if (opt_.text_causal >= 0) cfg_.text.causal = opt_.text_causal == 1;
     cfg_.embed = opt_.embed > 0 ? opt_.embed : (opt_.image.find("nano") != std::string::npos ? 128 : 512);
     cfg_.vocab = tok_.vocab_size();
     cfg_.set_size = opt_.set_size;

@@ -16,6 +16,7 @@ struct TrainOptions {
   int64_t embed = 0;        // 0: 128 for nano image presets, 512 otherwise
   int64_t image_size = 0;   // 0: the image preset's
   int64_t context = 0;      // 0: the text preset's context length
+  int text_causal = -1;     // -1: the text preset's mask; 0 / 1: not causal / causal
   int64_t set_size = 0;
   std::string generated = "all";  // which norm layers are generated (ModelConfig::generated)
   int64_t num_tokens = 16;

@@ -4,8 +4,9 @@
 //   col [Cg_in*KH*KW, OH*OW]   (zero where the window hangs over the padding)
 //   y   [Cg_out, OH*OW] = W_g [Cg_out, Cg_in*KH*KW] @ col
 // A 1x1, stride-1, unpadded convolution needs no im2col: the input plane already is col.
-// Depthwise convolutions (groups == Cin == Cout) use a direct loop instead: one KHxKW filter per
-// channel makes the GEMM degenerate.
+// Depthwise convolutions (groups == Cin, Cout = M·Cin: M filters of KHxKW per input channel, M = 1
+// the usual depthwise, M = 2 MCi's downsampling and head) use a direct loop instead: one filter per
+// output channel makes the GEMM degenerate. Output channel o reads input channel o / M.
 //
 // Images are spread over OpenMP threads when there are enough of them; otherwise each GEMM is
 // parallelised by Eigen. Weight gradients are summed per thread and then added in thread order, so
@@ -84,7 +85,7 @@ int image_threads(int64_t N) {
   return N >= t ? t : 1;
 }
 
-// ---- depthwise: x [N, C, H, W], w [C, 1, KH, KW] ---------------------------------------------
+// ---- depthwise: x [N, C, H, W], w [C·M, 1, KH, KW], y [N, C·M, OH, OW] --------------------------
 // The reference loops visit one output (or one dy element) at a time and test every tap against
 // the padding. The kernels further down loop over taps outside and over a row of outputs inside,
 // with the valid output range of each tap computed once, so the inner loop is a plain
@@ -92,13 +93,14 @@ int image_threads(int64_t N) {
 
 template <class T>
 void depthwise_forward_reference(const T* x, const T* w, const T* bias, const Geometry& g, T* y) {
-#pragma omp parallel for schedule(static) if (g.N * g.Cin * g.OH * g.OW > kParallelGrain)
-  for (int64_t nc = 0; nc < g.N * g.Cin; ++nc) {
-    int64_t c = nc % g.Cin;
-    const T* xp = x + nc * g.H * g.W;
-    const T* wp = w + c * g.KH * g.KW;
-    T* yp = y + nc * g.OH * g.OW;
-    T b = bias ? bias[c] : T(0);
+  const int64_t M = g.mult();
+#pragma omp parallel for schedule(static) if (g.N * g.Cout * g.OH * g.OW > kParallelGrain)
+  for (int64_t no = 0; no < g.N * g.Cout; ++no) {
+    int64_t n = no / g.Cout, o = no % g.Cout;
+    const T* xp = x + (n * g.Cin + o / M) * g.H * g.W;
+    const T* wp = w + o * g.KH * g.KW;
+    T* yp = y + no * g.OH * g.OW;
+    T b = bias ? bias[o] : T(0);
     for (int64_t oh = 0; oh < g.OH; ++oh)
       for (int64_t ow = 0; ow < g.OW; ++ow) yp[oh * g.OW + ow] = depthwise_output(xp, wp, g, oh, ow, b);
   }
@@ -106,38 +108,41 @@ void depthwise_forward_reference(const T* x, const T* w, const T* bias, const Ge
 
 template <class T>
 void depthwise_backward_reference(const T* x, const T* w, const T* dy, const Geometry& g, T* dx, T* dw, T* db) {
-  // dx: each (image, channel) plane is independent.
+  const int64_t M = g.mult();
+  // dx: each (image, input channel) plane gathers its M output planes.
   if (dx) {
-#pragma omp parallel for schedule(static) if (g.N * g.Cin * g.OH * g.OW > kParallelGrain)
+#pragma omp parallel for schedule(static) if (g.N * g.Cout * g.OH * g.OW > kParallelGrain)
     for (int64_t nc = 0; nc < g.N * g.Cin; ++nc) {
-      int64_t c = nc % g.Cin;
-      const T* wp = w + c * g.KH * g.KW;
-      const T* gp = dy + nc * g.OH * g.OW;
+      int64_t n = nc / g.Cin, c = nc % g.Cin;
       T* dxp = dx + nc * g.H * g.W;
       for (int64_t i = 0; i < g.H * g.W; ++i) dxp[i] = T(0);
-      for (int64_t oh = 0; oh < g.OH; ++oh)
-        for (int64_t ow = 0; ow < g.OW; ++ow) {
-          T go = gp[oh * g.OW + ow];
-          for (int64_t kh = 0; kh < g.KH; ++kh) {
-            int64_t ih = oh * g.sh - g.ph + kh;
-            if (ih < 0 || ih >= g.H) continue;
-            for (int64_t kw = 0; kw < g.KW; ++kw) {
-              int64_t iw = ow * g.sw - g.pw + kw;
-              if (iw >= 0 && iw < g.W) dxp[ih * g.W + iw] += go * wp[kh * g.KW + kw];
+      for (int64_t o = c * M; o < (c + 1) * M; ++o) {
+        const T* wp = w + o * g.KH * g.KW;
+        const T* gp = dy + (n * g.Cout + o) * g.OH * g.OW;
+        for (int64_t oh = 0; oh < g.OH; ++oh)
+          for (int64_t ow = 0; ow < g.OW; ++ow) {
+            T go = gp[oh * g.OW + ow];
+            for (int64_t kh = 0; kh < g.KH; ++kh) {
+              int64_t ih = oh * g.sh - g.ph + kh;
+              if (ih < 0 || ih >= g.H) continue;
+              for (int64_t kw = 0; kw < g.KW; ++kw) {
+                int64_t iw = ow * g.sw - g.pw + kw;
+                if (iw >= 0 && iw < g.W) dxp[ih * g.W + iw] += go * wp[kh * g.KW + kw];
+              }
             }
           }
-        }
+      }
     }
   }
-  // dw, db: one channel per iteration, summed over images in order.
+  // dw, db: one output channel per iteration, summed over images in order.
   if (dw || db) {
-#pragma omp parallel for schedule(static) if (g.N * g.Cin * g.OH * g.OW > kParallelGrain)
-    for (int64_t c = 0; c < g.Cin; ++c) {
+#pragma omp parallel for schedule(static) if (g.N * g.Cout * g.OH * g.OW > kParallelGrain)
+    for (int64_t o = 0; o < g.Cout; ++o) {
       std::vector<double> acc(g.KH * g.KW, 0.0);
       double bacc = 0;
       for (int64_t n = 0; n < g.N; ++n) {
-        const T* xp = x + (n * g.Cin + c) * g.H * g.W;
-        const T* gp = dy + (n * g.Cin + c) * g.OH * g.OW;
+        const T* xp = x + (n * g.Cin + o / M) * g.H * g.W;
+        const T* gp = dy + (n * g.Cout + o) * g.OH * g.OW;
         for (int64_t oh = 0; oh < g.OH; ++oh)
           for (int64_t ow = 0; ow < g.OW; ++ow) {
             T go = gp[oh * g.OW + ow];
@@ -154,8 +159,8 @@ void depthwise_backward_reference(const T* x, const T* w, const T* dy, const Geo
           }
       }
       if (dw)
-        for (int64_t k = 0; k < g.KH * g.KW; ++k) dw[c * g.KH * g.KW + k] = static_cast<T>(acc[k]);
-      if (db) db[c] = static_cast<T>(bacc);
+        for (int64_t k = 0; k < g.KH * g.KW; ++k) dw[o * g.KH * g.KW + k] = static_cast<T>(acc[k]);
+      if (db) db[o] = static_cast<T>(bacc);
     }
   }
 }
@@ -188,13 +193,14 @@ struct TapRanges {
 template <class T>
 void depthwise_forward(const T* x, const T* w, const T* bias, const Geometry& g, T* y) {
   const TapRanges r(g);
-#pragma omp parallel for schedule(static) if (g.N * g.Cin * g.OH * g.OW > kParallelGrain)
-  for (int64_t nc = 0; nc < g.N * g.Cin; ++nc) {
-    int64_t c = nc % g.Cin;
-    const T* xp = x + nc * g.H * g.W;   // [H, W]
-    const T* wp = w + c * g.KH * g.KW;  // [KH, KW]
-    T* yp = y + nc * g.OH * g.OW;       // [OH, OW]
-    T b = bias ? bias[c] : T(0);
+  const int64_t M = g.mult();
+#pragma omp parallel for schedule(static) if (g.N * g.Cout * g.OH * g.OW > kParallelGrain)
+  for (int64_t no = 0; no < g.N * g.Cout; ++no) {
+    int64_t n = no / g.Cout, o = no % g.Cout;
+    const T* xp = x + (n * g.Cin + o / M) * g.H * g.W;  // [H, W]
+    const T* wp = w + o * g.KH * g.KW;                 // [KH, KW]
+    T* yp = y + no * g.OH * g.OW;                      // [OH, OW]
+    T b = bias ? bias[o] : T(0);
     for (int64_t i = 0; i < g.OH * g.OW; ++i) yp[i] = b;
     for (int64_t kh = 0; kh < g.KH; ++kh) {
       int64_t oh0 = r.oh0[kh], oh1 = r.oh1[kh];
@@ -223,28 +229,31 @@ void depthwise_forward(const T* x, const T* w, const T* bias, const Geometry& g,
 template <class T>
 void depthwise_backward(const T* x, const T* w, const T* dy, const Geometry& g, T* dx, T* dw, T* db) {
   const TapRanges r(g);
+  const int64_t M = g.mult();
   if (dx) {
-#pragma omp parallel for schedule(static) if (g.N * g.Cin * g.OH * g.OW > kParallelGrain)
+#pragma omp parallel for schedule(static) if (g.N * g.Cout * g.OH * g.OW > kParallelGrain)
     for (int64_t nc = 0; nc < g.N * g.Cin; ++nc) {
-      int64_t c = nc % g.Cin;
-      const T* wp = w + c * g.KH * g.KW;        // [KH, KW]
-      const T* gp = dy + nc * g.OH * g.OW;      // [OH, OW]
+      int64_t n = nc / g.Cin, c = nc % g.Cin;
       T* dxp = dx + nc * g.H * g.W;             // [H, W]
       for (int64_t i = 0; i < g.H * g.W; ++i) dxp[i] = T(0);
-      for (int64_t kh = 0; kh < g.KH; ++kh) {
-        int64_t oh0 = r.oh0[kh], oh1 = r.oh1[kh];
-        for (int64_t oh = oh0; oh < oh1; ++oh) {
-          T* dxr = dxp + (oh * g.sh - g.ph + kh) * g.W;
-          const T* gr = gp + oh * g.OW;
-          for (int64_t kw = 0; kw < g.KW; ++kw) {
-            int64_t ow0 = r.ow0[kw], ow1 = r.ow1[kw];
-            T wk = wp[kh * g.KW + kw];
-            T* dxk = dxr - g.pw + kw;
-            if (g.sw == 1) {
+      for (int64_t o = c * M; o < (c + 1) * M; ++o) {
+        const T* wp = w + o * g.KH * g.KW;                  // [KH, KW]
+        const T* gp = dy + (n * g.Cout + o) * g.OH * g.OW;  // [OH, OW]
+        for (int64_t kh = 0; kh < g.KH; ++kh) {
+          int64_t oh0 = r.oh0[kh], oh1 = r.oh1[kh];
+          for (int64_t oh = oh0; oh < oh1; ++oh) {
+            T* dxr = dxp + (oh * g.sh - g.ph + kh) * g.W;
+            const T* gr = gp + oh * g.OW;
+            for (int64_t kw = 0; kw < g.KW; ++kw) {
+              int64_t ow0 = r.ow0[kw], ow1 = r.ow1[kw];
+              T wk = wp[kh * g.KW + kw];
+              T* dxk = dxr - g.pw + kw;
+              if (g.sw == 1) {
 #pragma omp simd
-              for (int64_t ow = ow0; ow < ow1; ++ow) dxk[ow] += gr[ow] * wk;
-            } else {
-              for (int64_t ow = ow0; ow < ow1; ++ow) dxk[ow * g.sw] += gr[ow] * wk;
+                for (int64_t ow = ow0; ow < ow1; ++ow) dxk[ow] += gr[ow] * wk;
+              } else {
+                for (int64_t ow = ow0; ow < ow1; ++ow) dxk[ow * g.sw] += gr[ow] * wk;
+              }
             }
           }
         }
@@ -252,13 +261,13 @@ void depthwise_backward(const T* x, const T* w, const T* dy, const Geometry& g, 
     }
   }
   if (dw || db) {
-#pragma omp parallel for schedule(static) if (g.N * g.Cin * g.OH * g.OW > kParallelGrain)
-    for (int64_t c = 0; c < g.Cin; ++c) {
+#pragma omp parallel for schedule(static) if (g.N * g.Cout * g.OH * g.OW > kParallelGrain)
+    for (int64_t o = 0; o < g.Cout; ++o) {
       std::vector<double> acc(g.KH * g.KW, 0.0);
       double bacc = 0;
       for (int64_t n = 0; n < g.N; ++n) {
-        const T* xp = x + (n * g.Cin + c) * g.H * g.W;     // [H, W]
-        const T* gp = dy + (n * g.Cin + c) * g.OH * g.OW;  // [OH, OW]
+        const T* xp = x + (n * g.Cin + o / M) * g.H * g.W;  // [H, W]
+        const T* gp = dy + (n * g.Cout + o) * g.OH * g.OW;  // [OH, OW]
         double s = 0;
 #pragma omp simd reduction(+ : s)
         for (int64_t i = 0; i < g.OH * g.OW; ++i) s += gp[i];
@@ -284,8 +293,8 @@ void depthwise_backward(const T* x, const T* w, const T* dy, const Geometry& g, 
         }
       }
       if (dw)
-        for (int64_t k = 0; k < g.KH * g.KW; ++k) dw[c * g.KH * g.KW + k] = static_cast<T>(acc[k]);
-      if (db) db[c] = static_cast<T>(bacc);
+        for (int64_t k = 0; k < g.KH * g.KW; ++k) dw[o * g.KH * g.KW + k] = static_cast<T>(acc[k]);
+      if (db) db[o] = static_cast<T>(bacc);
     }
   }
 }
@@ -381,7 +390,7 @@ void general_backward(const T* x, const T* w, const T* dy, const Geometry& g, T*
 void conv2d_depthwise_reference(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p,
                                 Tensor& y) {
   Geometry g = geometry(x, w, y, p);
-  HC_CHECK(g.depthwise(), "conv2d_depthwise_reference: not a depthwise convolution");
+  HC_CHECK(g.channelwise(), "conv2d_depthwise_reference: not a depthwise convolution");
   dispatch_float(x.dtype(), "conv2d", [&](auto tag) {
     using T = decltype(tag);
     depthwise_forward_reference(x.data<T>(), w.data<T>(), bias.defined() ? bias.data<T>() : nullptr, g,
@@ -392,7 +401,7 @@ void conv2d_depthwise_reference(const Tensor& x, const Tensor& w, const Tensor& 
 void conv2d_depthwise_backward_reference(const Tensor& x, const Tensor& w, const Tensor& dy,
                                          const Conv2dParams& p, Tensor* dx, Tensor* dw, Tensor* dbias) {
   Geometry g = geometry(x, w, dy, p);
-  HC_CHECK(g.depthwise(), "conv2d_depthwise_backward_reference: not a depthwise convolution");
+  HC_CHECK(g.channelwise(), "conv2d_depthwise_backward_reference: not a depthwise convolution");
   dispatch_float(x.dtype(), "conv2d_backward", [&](auto tag) {
     using T = decltype(tag);
     depthwise_backward_reference(x.data<T>(), w.data<T>(), dy.data<T>(), g, dx ? dx->data<T>() : nullptr,
@@ -407,7 +416,7 @@ void CpuBackend::conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, co
   dispatch_float(x.dtype(), "conv2d", [&](auto tag) {
     using T = decltype(tag);
     const T* b = bias.defined() ? bias.data<T>() : nullptr;
-    if (g.depthwise()) depthwise_forward(x.data<T>(), w.data<T>(), b, g, y.data<T>());
+    if (g.channelwise()) depthwise_forward(x.data<T>(), w.data<T>(), b, g, y.data<T>());
     else general_forward(x.data<T>(), w.data<T>(), b, g, y.data<T>());
   });
 }
@@ -421,7 +430,7 @@ void CpuBackend::conv2d_backward(const Tensor& x, const Tensor& w, const Tensor&
     T* pdx = dx ? dx->data<T>() : nullptr;
     T* pdw = dw ? dw->data<T>() : nullptr;
     T* pdb = dbias ? dbias->data<T>() : nullptr;
-    if (g.depthwise()) depthwise_backward(x.data<T>(), w.data<T>(), dy.data<T>(), g, pdx, pdw, pdb);
+    if (g.channelwise()) depthwise_backward(x.data<T>(), w.data<T>(), dy.data<T>(), g, pdx, pdw, pdb);
     else general_backward(x.data<T>(), w.data<T>(), dy.data<T>(), g, pdx, pdw, pdb);
   });
 }

@@ -37,7 +37,8 @@ void layer_norm_backward_reference(const Tensor& x, const Tensor& gamma, const T
                                    const Tensor& save_mean, const Tensor& save_invstd,
                                    const Tensor& dy, Tensor* dx, Tensor* dgamma, Tensor* dbeta);
 
-// conv2d / conv2d_backward (core/backend.h) for depthwise convolutions (groups == Cin == Cout):
+// conv2d / conv2d_backward (core/backend.h) for depthwise convolutions (groups == Cin, Cout a
+// multiple of Cin: output channel o reads input channel o / (Cout / Cin)):
 // one output (one dy element) at a time, every tap tested against the padding.
 void conv2d_depthwise_reference(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p,
                                 Tensor& y);
