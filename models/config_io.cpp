@@ -1,5 +1,6 @@
 #include "models/config_io.h"
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -27,7 +28,9 @@ static json to_json(const ModelConfig& c) {
           {"mode", mode_name(c.mode)},
           {"set_size", c.set_size},
           {"generated", c.generated},
-          {"num_tokens", c.num_tokens}};
+          {"num_tokens", c.num_tokens},
+          {"hyper_input", c.hyper_input},
+          {"hyper_input_scale", c.hyper_input_scale}};
 }
 
 std::string config_to_json(const ModelConfig& cfg) { return to_json(cfg).dump(); }
@@ -60,6 +63,12 @@ ModelConfig config_from_json(const std::string& text, const std::string& source)
     m.set_size = c.value("set_size", int64_t{0});
     m.num_tokens = c.value("num_tokens", int64_t{16});
     m.generated = c.value("generated", std::string("all"));  // files written before the option: all
+    m.hyper_input = c.value("hyper_input", std::string("raw"));  // files written before the options: raw, 1
+    m.hyper_input_scale = c.value("hyper_input_scale", 1.0);
+    HC_CHECK(m.hyper_input == "raw" || m.hyper_input == "center", "hyper_input '", m.hyper_input,
+             "' (expected raw or center)");
+    HC_CHECK(m.hyper_input_scale > 0 && std::isfinite(m.hyper_input_scale), "hyper_input_scale ",
+             m.hyper_input_scale, " (expected a positive number)");
   } catch (const std::exception& e) {
     throw Error(cat(source, ": bad model configuration (", e.what(), ")"));
   }

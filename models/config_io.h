@@ -2,7 +2,7 @@
 // reference files): {"image": {"kind": "convnet", "width", "depth", "image_size"} or {"kind": "vit",
 // "dim", "depth", "heads", "patch", "image_size"}, "text": {"dim", "layers", "heads", "context"},
 // "hyper": {"dim", "layers", "heads", "bottleneck"}, "embed", "vocab", "mode", "set_size",
-// "generated", "num_tokens"}.
+// "generated", "num_tokens", "hyper_input", "hyper_input_scale"}.
 #pragma once
 #include <string>
 
