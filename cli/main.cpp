@@ -21,6 +21,7 @@ static void usage(FILE* to) {
                "  export    a standalone zero-shot classifier for a set of classes\n"
                "  classify  top-k classes of images with an exported classifier\n"
                "  bench     training throughput of a benchmark configuration, as JSON\n"
+               "  groups    group a captions TSV by clusters of its text embeddings (for set sampling)\n"
                "\n"
                "Run 'hyperclip <command> --help' for a command's options.\n");
 }
@@ -57,6 +58,7 @@ int main(int argc, char** argv) {
     if (cmd == "export") return hc::cli::cmd_export(argc - 2, argv + 2);
     if (cmd == "classify") return hc::cli::cmd_classify(argc - 2, argv + 2);
     if (cmd == "bench") return hc::cli::cmd_bench(argc - 2, argv + 2);
+    if (cmd == "groups") return hc::cli::cmd_groups(argc - 2, argv + 2);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hyperclip %s: error: %s\n", cmd.c_str(), e.what());
     return 1;

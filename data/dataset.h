@@ -62,6 +62,8 @@ class Dataset {
   // Sample i's caption without decoding its image where the dataset can (tokenizer training
   // reads many captions).
   virtual std::string caption(size_t i) const { return get(i).caption; }
+  // Where sample i comes from (its image file for tsv and folder), without decoding where possible.
+  virtual std::string source(size_t i) const { return get(i).source; }
   // The dataset's own grouping of its samples, empty when it has none. tsv: the column named
   // `column` of a TSV with a header line ("path<TAB>caption<TAB>group..."); folder: each class
   // folder's parent in the two-level layout DIR/<group>/<class>/ (`column` is not used).

@@ -175,9 +175,11 @@ ConditioningReport ConditioningProbe::measure(const HyperClip& model,
 
   // The evaluation tasks: distance from the training mean, and between each other.
   std::vector<std::vector<double>> task_params;
+  std::vector<std::string> names;
   for (const auto& [name, gen] : tasks) {
     if (!gen.defined()) continue;
     task_params.push_back(gen.to_vector());
+    names.push_back(name);
     HC_CHECK(task_params.back().size() == P, "conditioning: task '", name, "' has ", task_params.back().size(),
              " generated values, expected ", P);
     r.task_from_train.emplace_back(name, rms_distance(task_params.back().data(), mu.data(), P));
@@ -186,6 +188,8 @@ ConditioningReport ConditioningProbe::measure(const HyperClip& model,
   for (size_t a = 0; a < task_params.size(); ++a)
     for (size_t b = a + 1; b < task_params.size(); ++b) {
       double d = rms_distance(task_params[a].data(), task_params[b].data(), P);
+      r.pair_names.emplace_back(names[a], names[b]);
+      r.pairwise.push_back(d);
       sum += d;
       r.task_pairwise_max = std::max(r.task_pairwise_max, d);
       ++r.task_pairs;
@@ -215,6 +219,11 @@ nlohmann::json ConditioningReport::to_json() const {
                       {"task_pairwise_mean_rel", relative(task_pairwise_mean, gen_rms)},
                       {"task_pairwise_max", task_pairwise_max},
                       {"task_pairwise_max_rel", relative(task_pairwise_max, gen_rms)}, {"trace", trace_json(trace)}};
+  nlohmann::json pairs = nlohmann::json::array();
+  for (size_t i = 0; i < pairwise.size(); ++i)
+    pairs.push_back({{"a", pair_names[i].first}, {"b", pair_names[i].second}, {"distance", pairwise[i]},
+                     {"rel", relative(pairwise[i], gen_rms)}});
+  j["pairs"] = pairs;
   if (!trace_fresh.empty()) j["trace_fresh"] = trace_json(trace_fresh);
   return j;
 }

@@ -34,6 +34,8 @@ struct ConditioningReport {
   double gen_rms = 0, train_spread = 0;
   double random_spread = 0, random_from_train = 0;
   std::vector<std::pair<std::string, double>> task_from_train;
+  std::vector<std::pair<std::string, std::string>> pair_names;
+  std::vector<double> pairwise;  // rms distance between the two tasks of each pair
   double task_pairwise_mean = 0, task_pairwise_max = 0;
   int64_t task_pairs = 0;
   std::vector<StageSpread> trace;        // the trained hypernetwork on the training sets

@@ -1,15 +1,21 @@
 // Task-shaped sets and the conditioning diagnostic as a user runs them (docs/hypernetwork.md):
 // train --set-size S --set-sampling group on a TSV with a group column (exact resumption, the
-// diagnostic in metrics.jsonl), eval --task-split FILE|group and eval --diagnose, and their errors.
+// diagnostic in metrics.jsonl), eval --task-split FILE|group and eval --diagnose, hyperclip groups
+// (clusters of caption embeddings for data without groups), and their errors.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdlib>
+#include <filesystem>
+#include <map>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <unistd.h>
 #include <vector>
 
+#include "core/random.h"
+#include "infer/caption_groups.h"
 #include "tests/cli_runner.h"
 #include "tests/data_test_util.h"
 
@@ -190,4 +196,85 @@ TEST_CASE("eval --task-split and --diagnose: per-group tasks, their generated pa
   r = cli("eval --ckpt " + ck + " --data folder:" + d.dir / "test/food --task-split group");
   CHECK(r.status != 0);
   CHECK(r.out.find("--task-split group needs a folder laid out DIR/<group>/<class>/") != std::string::npos);
+}
+
+TEST_CASE("spherical k-means: recovers separated directions, the same result from the same seed") {
+  // 3 directions in 6 dims, 20 noisy unit rows around each, interleaved.
+  const int64_t n = 60, E = 6;
+  hc::Generator g(3);
+  std::vector<double> x;
+  for (int64_t i = 0; i < n; ++i) {
+    std::vector<double> row(E);
+    for (int64_t j = 0; j < E; ++j) row[j] = 0.1 * g.normal() + (j == 2 * (i % 3) ? 1.0 : 0.0);
+    double s = 0;
+    for (double v : row) s += v * v;
+    for (double& v : row) x.push_back(v / std::sqrt(s));
+  }
+  hc::KMeansResult r = hc::spherical_kmeans(x, n, E, 3, 7);
+  CHECK(r.converged);
+  CHECK(r.sizes == std::vector<int64_t>{20, 20, 20});
+  for (int64_t i = 3; i < n; ++i) CHECK(r.cluster[i] == r.cluster[i % 3]);  // same direction, same cluster
+  CHECK(r.cluster[0] != r.cluster[1]);
+  CHECK(r.cluster[1] != r.cluster[2]);
+  CHECK(r.cluster[0] != r.cluster[2]);
+  CHECK(hc::spherical_kmeans(x, n, E, 3, 7).cluster == r.cluster);
+  CHECK_THROWS_WITH_AS(hc::spherical_kmeans(x, 2, E, 3, 7), doctest::Contains("2 rows for 3 clusters"), hc::Error);
+}
+
+TEST_CASE("hyperclip groups: a TSV grouped by clusters of caption embeddings trains with group sampling") {
+  GroupedData d;
+  std::string ref = d.dir / "ref";
+  std::string args = d.train_args("--steps 1 --diag-sets 0 --out " + ref);
+  args.replace(args.find("--hyper hyper-nano"), 18, "--hyper none");
+  REQUIRE(cli(args).status == 0);
+  std::string out = d.dir / "sub/clustered.tsv";  // another folder: paths are rewritten
+  std::filesystem::create_directories(d.dir / "sub");
+  RunResult r = cli("groups --ckpt " + ref + "/last.safetensors --data tsv:" + d.dir / "train.tsv" +
+                    " --clusters 3 --seed 1 -o " + out, false);
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  json j = json::parse(r.out);
+  CHECK(j["rows"] == 36);
+  CHECK(j["clusters"] == 3);
+  int64_t total = 0;
+  for (const json& s : j["sizes"]) total += s.get<int64_t>();
+  CHECK(total == 36);
+  // The same rows in order, each caption with one cluster; the same caption always in the same one.
+  std::ifstream in(out);
+  std::string line;
+  std::getline(in, line);
+  CHECK(line == "path\tcaption\tgroup");
+  std::map<std::string, std::string> cluster_of;
+  int rows = 0;
+  while (std::getline(in, line)) {
+    size_t t1 = line.find('\t'), t2 = line.find('\t', t1 + 1);
+    CHECK(line.substr(0, t1) == "../img/" + std::to_string(rows) + ".png");
+    auto [it, added] = cluster_of.emplace(line.substr(t1 + 1, t2 - t1 - 1), line.substr(t2 + 1));
+    CHECK(it->second == line.substr(t2 + 1));
+    ++rows;
+  }
+  CHECK(rows == 36);
+  std::string again = d.dir / "again.tsv";
+  REQUIRE(cli("groups --ckpt " + ref + "/last.safetensors --data tsv:" + d.dir / "train.tsv" + " --clusters 3 --seed 1 -o " +
+              again, false).status == 0);
+  std::ifstream a(out), b(again);
+  std::string la, lb;
+  std::getline(a, la);
+  std::getline(b, lb);
+  std::vector<std::string> ca, cb;
+  while (std::getline(a, la) && std::getline(b, lb)) {
+    ca.push_back(la.substr(la.rfind('\t')));
+    cb.push_back(lb.substr(lb.rfind('\t')));
+  }
+  CHECK(ca == cb);  // the same clusters from the same seed
+  // Trainable with group sampling (sets of 2 fit even small clusters).
+  std::string targs = d.train_args("--set-sampling group --steps 1 --diag-sets 0 --out " + d.dir / "clustered");
+  targs.replace(targs.find("--data tsv:" + d.dir / "train.tsv"), 11 + (d.dir / "train.tsv").size(), "--data tsv:" + out);
+  targs.replace(targs.find("--set-size 4"), 12, "--set-size 2");
+  r = cli(targs);
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  CHECK(r.out.find("set sampling: column 'group' of tsv:" + out + "; 3 groups") != std::string::npos);
+  // Only captions TSVs.
+  r = cli("groups --ckpt " + ref + "/last.safetensors --data folder:" + d.dir / "test --clusters 3 -o " + again);
+  CHECK(r.status != 0);
+  CHECK(r.out.find("reads a captions TSV") != std::string::npos);
 }
