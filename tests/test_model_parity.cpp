@@ -143,3 +143,6 @@ TEST_CASE("parity with PyTorch: ConvNet tower, hyper mode, only the last 4 norm 
 }
 TEST_CASE("parity with PyTorch: ViT tower, hyper mode") { check_parity("tests/data/reference_vit_hyper.safetensors"); }
 TEST_CASE("parity with PyTorch: ViT tower, baseline mode") { check_parity("tests/data/reference_vit_baseline.safetensors"); }
+TEST_CASE("parity with PyTorch: ViT tower, hyper mode, each set centred and scaled (--hyper-input center)") {
+  check_parity("tests/data/reference_vit_hyper_center.safetensors");
+}
