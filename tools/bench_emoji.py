@@ -131,7 +131,8 @@ def run_train(name, args, steps, key):
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for line in p.stdout:
             log.write(line)
-            if line.startswith(("step ", "eval ", "done", "model", "train data", "eval data", "tokenizer", "resumed")):
+            if line.startswith(("step ", "eval ", "diag ", "done", "model", "train data", "eval data", "tokenizer", "resumed",
+                                "set sampling", "conditioning")):
                 print(f"[{name}] {line.rstrip()}", flush=True)
             if line.startswith("step "):
                 record_wall()
