@@ -234,13 +234,18 @@ std::string ConditioningReport::summary() const {
     lo = i ? std::min(lo, task_from_train[i].second) : task_from_train[i].second;
     hi = std::max(hi, task_from_train[i].second);
   }
-  char buf[512];
+  // The captions' own spread within a set, against their rms: near 0, the text tower itself gives
+  // every caption the same embedding and no hypernetwork could tell the sets apart.
+  double in_within = trace.empty() ? 0 : trace[0].within, in_rms = trace.empty() ? 0 : trace[0].rms;
+  char buf[640];
   std::snprintf(buf, sizeof buf,
                 "generated rms %.3g; spread over %lld training sets %.2e (%.2e of rms); tasks from the training "
-                "mean %.2e..%.2e (%.2e..%.2e); between tasks %.2e mean (%.2e); random unit sets %.2e from it (%.2e)",
+                "mean %.2e..%.2e (%.2e..%.2e); between tasks %.2e mean (%.2e); random unit sets %.2e from it (%.2e); "
+                "input spread within sets %.2e at rms %.2e",
                 gen_rms, (long long)sets, train_spread, relative(train_spread, gen_rms), lo, hi,
                 relative(lo, gen_rms), relative(hi, gen_rms), task_pairwise_mean,
-                relative(task_pairwise_mean, gen_rms), random_from_train, relative(random_from_train, gen_rms));
+                relative(task_pairwise_mean, gen_rms), random_from_train, relative(random_from_train, gen_rms),
+                in_within, in_rms);
   return buf;
 }
 
