@@ -1,4 +1,5 @@
-// hyperclip eval (SPEC §5): zero-shot top-1 / top-5 of a checkpoint on labelled data.
+// hyperclip eval (SPEC §5): zero-shot top-1 / top-5 of a checkpoint on labelled data; per-task
+// scores of a task split; the conditioning diagnostic of a HyperCLIP checkpoint.
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <omp.h>
@@ -7,6 +8,7 @@
 #include "cli/commands.h"
 #include "core/backend.h"
 #include "data/dataset.h"
+#include "infer/conditioning.h"
 #include "infer/templates.h"
 #include "infer/zeroshot.h"
 #include "train/checkpoint.h"
@@ -17,17 +19,73 @@ namespace hc::cli {
 static const char* kEvalHelp =
     "usage: hyperclip eval --ckpt CKPT --data DATA [--data DATA]... [--classes FILE] [--templates FILE]\n"
     "                      [--split test|train] [--batch N] [--threads N] [--workers N] [--max-samples N]\n"
-    "                      [--device cpu|cuda]\n"
+    "                      [--device cpu|cuda] [--task-split FILE|group]\n"
+    "                      [--diagnose [--diag-data DATA] [--diag-sets M] [--diag-set-size m] [--trace-fresh]]\n"
     "\n"
     "Prints one JSON line {\"data\": spec, \"top1\": x, \"top5\": x, \"mean_class_top1\": x, \"majority\": x,\n"
     "\"n\": N} per evaluated set (mean_class_top1: top-1 averaged over classes; majority: the share of the\n"
     "most frequent class, what always answering it scores), in the order given (--data synthetic evaluates every synthetic task). Templates default to the dataset's own, or\n"
-    "CLIP's 18 CIFAR templates.\n";
+    "CLIP's 18 CIFAR templates.\n"
+    "\n"
+    "--task-split FILE|group  also score each data set as several smaller tasks: FILE has one line\n"
+    "    \"class<TAB>task\" per class; group takes the tasks from a folder laid out DIR/<group>/<class>/.\n"
+    "    The hypernetwork sees only a task's classes, and a task's images are ranked among its classes\n"
+    "    only; the baseline is scored on the same tasks. One more JSON line per data set:\n"
+    "    {\"data\", \"task_split\", \"tasks\": [{\"task\", \"classes\", \"top1\", \"top5\", \"mean_class_top1\", \"n\"}],\n"
+    "    \"mean_top1\", \"mean_top5\", \"mean_mean_class_top1\" (unweighted means over the tasks)}.\n"
+    "--diagnose  (hyper and token checkpoints) the conditioning diagnostic (docs/hypernetwork.md): one\n"
+    "    JSON line {\"diag\": \"conditioning\", ...} with the generated parameters' rms, their spread over\n"
+    "    M fixed training sets, each evaluated task's distance from the training mean and the distances\n"
+    "    between tasks, and the spread through every stage of the hypernetwork (\"trace\"); a summary and\n"
+    "    the trace as a table on stderr. The training sets come from --diag-data (default: the\n"
+    "    checkpoint's training data, drawn as its training drew sets: --set-size, --set-sampling,\n"
+    "    --group-column, --seed); --diag-sets M (default 16), --diag-set-size m (default the training set\n"
+    "    size, or its batch); --trace-fresh adds the trace of a freshly initialised hypernetwork on the\n"
+    "    same inputs.\n";
+
+namespace {
+
+// The training options a checkpoint recorded (TrainState::args_json), or an empty object.
+nlohmann::json training_args(const Checkpoint& info) {
+  nlohmann::json j = nlohmann::json::parse(info.state.args_json, nullptr, false);
+  return j.is_object() ? j : nlohmann::json::object();
+}
+
+template <class T>
+T arg_or(const nlohmann::json& j, const char* key, T fallback) {
+  return j.contains(key) && !j[key].is_null() ? j[key].get<T>() : fallback;
+}
+
+// The conditioning probe eval draws: the given data or the checkpoint's training data, in the shape
+// and with the sampling the training used.
+ConditioningProbe make_eval_probe(const Args& a, const Checkpoint& info) {
+  nlohmann::json args = training_args(info);
+  std::string spec = a.get("diag-data", arg_or<std::string>(args, "data", ""));
+  HC_CHECK(!spec.empty(), info.path, ": the checkpoint does not record its training data; give --diag-data DATA");
+  DatasetOptions d;
+  d.split = "train";
+  d.seed = arg_or<uint64_t>(args, "seed", 0);
+  d.synthetic_train_size = static_cast<size_t>(arg_or<int64_t>(args, "synthetic_size", 0));
+  std::unique_ptr<Dataset> data = open_dataset(spec, d);
+  std::vector<std::string> templates = a.has("templates") ? load_templates(a.get("templates")) : data->templates();
+  if (templates.empty()) templates = cifar_templates();
+  int64_t set_size = info.config.set_size > 0 ? info.config.set_size : arg_or<int64_t>(args, "batch", 64);
+  set_size = a.get_int("diag-set-size", set_size);
+  SampleGroups groups;
+  if (arg_or<std::string>(args, "set_sampling", "random") == "group")
+    groups = data->sample_groups(arg_or<std::string>(args, "group_column", "group"));
+  ConditioningProbe probe(*data, templates, groups.empty() ? nullptr : &groups, a.get_int("diag-sets", 16), set_size,
+                          d.seed, info.tokenizer, info.config.text.context);
+  std::fprintf(stderr, "conditioning diagnostic: %s of %s\n", probe.describe().c_str(), data->describe().c_str());
+  return probe;
+}
+
+}  // namespace
 
 int cmd_eval(int argc, char** argv) {
   Args a(argc, argv, {"ckpt", "data", "classes", "templates", "split", "batch", "threads", "workers", "max-samples",
-                                   "device"},
-         {"help"});
+                      "device", "task-split", "diag-data", "diag-sets", "diag-set-size"},
+         {"help", "diagnose", "trace-fresh"});
   if (a.flag("help")) {
     std::printf("%s", kEvalHelp);
     return 0;
@@ -38,10 +96,14 @@ int cmd_eval(int argc, char** argv) {
   LoadedModel loaded = load_model(path, device);
   const Checkpoint& info = loaded.info;
   HyperClip& model = *loaded.model;
+  bool diagnose = a.flag("diagnose");
+  HC_CHECK(!diagnose || model.hyper, path, ": --diagnose needs a HyperCLIP checkpoint (hyper or token mode); this one is ",
+           mode_name(info.config.mode));
   std::vector<std::string> specs;
   for (const std::string& given : a.all("data"))
     for (const std::string& spec : expand_eval_specs(given)) specs.push_back(spec);
   HC_CHECK(!specs.empty(), "missing required option --data");
+  std::vector<std::pair<std::string, Tensor>> generated;  // every task's generated parameters, for --diagnose
   for (const std::string& spec : specs) {
     DatasetOptions d;
     d.split = a.get("split", "test");
@@ -61,6 +123,40 @@ int cmd_eval(int argc, char** argv) {
     if (r.skipped) j["skipped"] = r.skipped;
     std::printf("%s\n", j.dump().c_str());
     std::fflush(stdout);
+    generated.emplace_back(spec, r.generated);
+    if (!a.has("task-split")) continue;
+    std::string how = a.get("task-split");
+    TaskSplit split;
+    if (how == "group") {
+      HC_CHECK(!data->class_groups().empty(), spec, ": --task-split group needs a folder laid out DIR/<group>/<class>/ ",
+               "(or give a file of \"class<TAB>task\" lines)");
+      split = task_split_from_groups(data->class_groups());
+    } else {
+      split = read_task_split(how, classes);
+    }
+    SplitResult s = zero_shot_eval_split(model, info.tokenizer, *data, classes, templates, split, zo);
+    nlohmann::json tasks = nlohmann::json::array();
+    for (size_t t = 0; t < split.names.size(); ++t) {
+      const ZeroShotResult& tr = s.tasks[t];
+      int64_t k = std::count(split.of_class.begin(), split.of_class.end(), static_cast<int32_t>(t));
+      tasks.push_back({{"task", split.names[t]}, {"classes", k}, {"top1", tr.top1}, {"top5", tr.top5},
+                       {"mean_class_top1", tr.mean_class_top1}, {"n", tr.n}});
+      generated.emplace_back(spec + " | " + split.names[t], tr.generated);
+    }
+    nlohmann::json js = {{"data", spec}, {"task_split", how}, {"tasks", tasks}, {"mean_top1", s.mean_top1},
+                         {"mean_top5", s.mean_top5}, {"mean_mean_class_top1", s.mean_mean_class_top1}, {"n", s.n}};
+    std::printf("%s\n", js.dump().c_str());
+    std::fflush(stdout);
+  }
+  if (diagnose) {
+    ConditioningProbe probe = make_eval_probe(a, info);
+    int64_t fresh_seed = a.flag("trace-fresh") ? arg_or<int64_t>(training_args(info), "seed", 0) : -1;
+    ConditioningReport r = probe.measure(model, generated, fresh_seed);
+    nlohmann::json j = r.to_json();
+    j["diag"] = "conditioning";
+    j["ckpt"] = path;
+    std::printf("%s\n", j.dump().c_str());
+    std::fprintf(stderr, "%s\n%s", r.summary().c_str(), r.trace_table().c_str());
   }
   return 0;
 }

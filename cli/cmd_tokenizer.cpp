@@ -57,15 +57,25 @@ std::vector<std::string> read_caption_lines(const std::string& spec) {
   std::vector<std::string> captions;
   std::string line;
   size_t line_no = 0;
+  bool first = true, header = false;
   while (std::getline(in, line)) {
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
     if (tsv) {
+      // A header line "path<TAB>caption[<TAB>name]..." (data/dataset.h) names more columns after
+      // the caption: it is no caption, and on the other lines the caption ends at the next tab.
+      if (first && (line == "path\tcaption" || line.rfind("path\tcaption\t", 0) == 0)) {
+        first = false;
+        header = true;
+        continue;
+      }
+      first = false;
       size_t tab = line.find('\t');
       HC_CHECK(tab != std::string::npos, path, ": line ", line_no,
                ": no TAB (expected \"path<TAB>caption\")");
       line = line.substr(tab + 1);
+      if (header) line = line.substr(0, line.find('\t'));
     }
     captions.push_back(std::move(line));
   }

@@ -29,6 +29,16 @@ static const char* kTrainHelp =
     "  --context T          override the text preset's context length (captions are cut to fit)\n"
     "  --text-causal yes|no override the text preset's attention mask (text-mct: no, others: yes)\n"
     "  --set-size S         split each batch into sets of S captions, each adapting its own images\n"
+    "  --set-sampling random|group     random: sets cut from the shuffled batch (default); group:\n"
+    "                       each set from one group of the data, a batch of B/S sets from different\n"
+    "                       groups (needs --set-size; docs/hypernetwork.md)\n"
+    "  --group-column NAME  the TSV header column group sampling reads (default group); a folder\n"
+    "                       laid out DIR/<group>/<class>/ groups by the class folder's parent\n"
+    "  --hyper-input raw|center        the hypernetwork's input: the set's embeddings (default), or\n"
+    "                       each set's embeddings minus the set's mean\n"
+    "  --hyper-input-scale X           multiply the hypernetwork's input by X (default 1)\n"
+    "  --diag-sets M        conditioning diagnostic at each evaluation over M fixed training sets\n"
+    "                       (default 16; 0: off; docs/hypernetwork.md)\n"
     "  --generated-layers all|first:N|last:N   which image-tower norm layers the hypernetwork\n"
     "                       generates (default all; in order: docs/model.md)\n"
     "  --hyper-lr-scale X   the hypernetwork's learning rate is --lr times X (default 1)\n"
@@ -50,7 +60,8 @@ int cmd_train(int argc, char** argv) {
          {"image", "text", "hyper", "mode", "data", "eval-data", "classes", "templates", "steps", "epochs", "batch",
           "lr", "wd", "warmup", "seed", "threads", "device", "precision", "tokenizer", "out", "resume", "embed", "image-size", "context", "text-causal",
           "set-size", "generated-layers", "hyper-lr-scale", "num-tokens", "clip", "vocab", "augment", "workers", "on-corrupt", "synthetic-size",
-          "log-every", "eval-every", "eval-samples", "ckpt-every"},
+          "log-every", "eval-every", "eval-samples", "ckpt-every", "set-sampling", "group-column", "hyper-input",
+          "hyper-input-scale", "diag-sets"},
          {"help"});
   if (a.flag("help")) {
     std::printf("%s", kTrainHelp);
@@ -87,6 +98,14 @@ int cmd_train(int argc, char** argv) {
   o.hyper_lr_scale = a.get_double("hyper-lr-scale", 1.0);
   HC_CHECK(o.hyper_lr_scale > 0, "--hyper-lr-scale must be positive, got ", o.hyper_lr_scale);
   o.num_tokens = a.get_int("num-tokens", 16);
+  o.set_sampling = a.get("set-sampling", "random");
+  o.group_column = a.get("group-column", "group");
+  o.hyper_input = a.get("hyper-input", "raw");
+  HC_CHECK(o.hyper_input == "raw" || o.hyper_input == "center", "--hyper-input expects raw or center, got '",
+           o.hyper_input, "'");
+  o.hyper_input_scale = a.get_double("hyper-input-scale", 1.0);
+  HC_CHECK(o.hyper_input_scale > 0, "--hyper-input-scale must be positive, got ", o.hyper_input_scale);
+  o.diag_sets = a.get_int("diag-sets", 16);
   o.clip = a.get_double("clip", 1.0);
   o.vocab = a.get_int("vocab", 8192);
   o.augment = parse_augment(a.get("augment", "none"));

@@ -10,7 +10,7 @@ int cmd_params(int argc, char** argv);
 int cmd_tokenizer(int argc, char** argv);
 
 // Captions from a caption spec (cli/cmd_tokenizer.cpp): "tsv:FILE" (text after the first TAB of
-// each non-empty line) or a plain text file with one caption per line (empty lines skipped).
+// each non-empty line; with a header line, the caption column) or a plain text file with one caption per line (empty lines skipped).
 std::vector<std::string> read_caption_lines(const std::string& spec);
 int cmd_train(int argc, char** argv);
 int cmd_eval(int argc, char** argv);
@@ -19,5 +19,6 @@ int cmd_export(int argc, char** argv);
 int cmd_classify(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_preview(int argc, char** argv);
+int cmd_groups(int argc, char** argv);
 
 }  // namespace hc::cli

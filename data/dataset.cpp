@@ -10,6 +10,8 @@
 #include <fstream>
 #include <iterator>
 #include <sstream>
+#include <map>
+#include <set>
 
 #include "core/error.h"
 #include "data/dataset_readers.h"
@@ -49,6 +51,18 @@ using detail::trim_right;
 
 // ---- tsv:FILE ------------------------------------------------------------------------------------
 
+// Splits a line at every tab.
+std::vector<std::string> split_tabs(const std::string& line) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    size_t tab = line.find('\t', start);
+    out.push_back(line.substr(start, tab == std::string::npos ? std::string::npos : tab - start));
+    if (tab == std::string::npos) return out;
+    start = tab + 1;
+  }
+}
+
 class TsvDataset : public Dataset {
  public:
   explicit TsvDataset(const std::string& file) : file_(file) {
@@ -57,14 +71,34 @@ class TsvDataset : public Dataset {
     const fs::path base = fs::path(file).parent_path();
     std::string line;
     size_t line_no = 0;
+    bool first = true;
     while (std::getline(in, line)) {
       ++line_no;
       if (!line.empty() && line.back() == '\r') line.pop_back();  // Windows line ends
       if (trim_right(line).empty()) continue;
-      size_t tab = line.find('\t');
-      HC_CHECK(tab != std::string::npos, file, ":", line_no,
-               ": expected \"path<TAB>caption\", found no tab");
-      std::string path = line.substr(0, tab), caption = trim_right(line.substr(tab + 1));
+      if (first) {
+        first = false;
+        if (read_header(line, line_no)) continue;
+      }
+      std::string path, caption;
+      if (!header_) {  // no header: everything after the first tab is the caption
+        size_t tab = line.find('\t');
+        HC_CHECK(tab != std::string::npos, file, ":", line_no,
+                 ": expected \"path<TAB>caption\", found no tab");
+        path = line.substr(0, tab);
+        caption = trim_right(line.substr(tab + 1));
+      } else {
+        std::vector<std::string> f = split_tabs(line);
+        HC_CHECK(f.size() == columns_.size() + 2, file, ":", line_no, ": ", f.size(), " fields, but the header names ",
+                 columns_.size() + 2);
+        path = f[0];
+        caption = trim_right(f[1]);
+        for (size_t c = 0; c < columns_.size(); ++c) {
+          std::string v = trim_right(f[c + 2]);
+          HC_CHECK(!v.empty(), file, ":", line_no, ": empty '", columns_[c].name, "' field");
+          columns_[c].of_sample.push_back(columns_[c].intern(v));
+        }
+      }
       HC_CHECK(!path.empty(), file, ":", line_no, ": empty image path");
       HC_CHECK(!caption.empty(), file, ":", line_no, ": empty caption");
       // Existence is checked lazily in get(): stat-ing millions of files at open is slow.
@@ -83,43 +117,121 @@ class TsvDataset : public Dataset {
     return s;
   }
   std::string caption(size_t i) const override { return captions_.at(i); }  // no decoding
+  std::string source(size_t i) const override { return paths_.at(i); }
   const std::vector<std::string>& class_names() const override { return no_classes_; }
   std::string describe() const override {
     return cat("tsv:", file_, " (", paths_.size(), " images)");
   }
+  SampleGroups sample_groups(const std::string& column) const override {
+    SampleGroups g;
+    for (const Column& c : columns_)
+      if (c.name == column) {
+        g.source = cat("column '", column, "' of tsv:", file_);
+        g.names = c.values;
+        g.of_sample = c.of_sample;
+      }
+    return g;
+  }
 
  private:
+  // A named column after path and caption: each row's value as an index into `values`.
+  struct Column {
+    std::string name;
+    std::vector<std::string> values;
+    std::map<std::string, int32_t> index;
+    std::vector<int32_t> of_sample;
+    int32_t intern(const std::string& v) {
+      auto [it, added] = index.emplace(v, static_cast<int32_t>(values.size()));
+      if (added) values.push_back(v);
+      return it->second;
+    }
+  };
+
+  // A first line "path<TAB>caption[<TAB>name]..." names the columns; true when it did.
+  bool read_header(const std::string& line, size_t line_no) {
+    std::vector<std::string> f = split_tabs(line);
+    for (std::string& x : f) x = trim_right(x);
+    if (f.size() < 2 || f[0] != "path" || f[1] != "caption") return false;
+    std::set<std::string> seen = {"path", "caption"};
+    for (size_t c = 2; c < f.size(); ++c) {
+      HC_CHECK(!f[c].empty(), file_, ":", line_no, ": header column ", c + 1, " has no name");
+      HC_CHECK(seen.insert(f[c]).second, file_, ":", line_no, ": header names column '", f[c], "' twice");
+      columns_.push_back(Column{f[c], {}, {}, {}});
+    }
+    header_ = true;
+    return true;
+  }
+
   std::string file_;
+  bool header_ = false;
+  std::vector<Column> columns_;
   std::vector<std::string> paths_, captions_;
   std::vector<std::string> no_classes_;
 };
 
 // ---- folder:DIR ----------------------------------------------------------------------------------
 
+// The visible sub-folders of a folder, sorted by name so that class indices are the same on every
+// machine and file system.
+std::vector<fs::path> sorted_subfolders(const fs::path& dir) {
+  std::vector<fs::path> out;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    std::string name = entry.path().filename().string();
+    if (name.empty() || name[0] == '.') continue;  // hidden entries (.git, .DS_Store)
+    if (entry.is_directory()) out.push_back(entry.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool holds_images(const fs::path& dir) {
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    std::string name = entry.path().filename().string();
+    if (!name.empty() && name[0] != '.' && entry.is_regular_file() && is_image_name(name)) return true;
+  }
+  return false;
+}
+
+std::string folder_display_name(const fs::path& d) {
+  std::string name = d.filename().string();
+  std::replace(name.begin(), name.end(), '_', ' ');  // "aquarium_fish" -> "aquarium fish"
+  return name;
+}
+
 class FolderDataset : public Dataset {
  public:
   FolderDataset(const std::string& dir, const std::string& class_names_file) : dir_(dir) {
     std::error_code ec;
     HC_CHECK(fs::is_directory(dir, ec), dir, ": not a directory");
-    // Sorted by name so that class indices are the same on every machine and file system.
-    std::vector<fs::path> class_dirs;
-    for (const auto& entry : fs::directory_iterator(dir)) {
-      std::string name = entry.path().filename().string();
-      if (name.empty() || name[0] == '.') continue;  // hidden entries (.git, .DS_Store)
-      if (entry.is_directory()) class_dirs.push_back(entry.path());
-    }
-    std::sort(class_dirs.begin(), class_dirs.end());
+    std::vector<fs::path> class_dirs = sorted_subfolders(dir);
     HC_CHECK(!class_dirs.empty(), dir, ": no class sub-folders");
+    // Two-level layout DIR/<group>/<class>/: no sub-folder holds images itself and some hold
+    // folders. Such a folder was an error before ("no images"), so a one-level folder reads as it
+    // always did.
+    bool two_level = std::none_of(class_dirs.begin(), class_dirs.end(), holds_images) &&
+                     std::any_of(class_dirs.begin(), class_dirs.end(),
+                                 [](const fs::path& d) { return !sorted_subfolders(d).empty(); });
+    if (two_level) {
+      std::vector<fs::path> classes;
+      for (const fs::path& g : class_dirs)
+        for (const fs::path& c : sorted_subfolders(g)) {
+          classes.push_back(c);
+          groups_.push_back(folder_display_name(g));
+        }
+      class_dirs = classes;
+    }
 
     if (!class_names_file.empty()) {
       names_ = detail::read_class_names(class_names_file);
       HC_CHECK(names_.size() == class_dirs.size(), class_names_file, ": ", names_.size(),
                " class names, but ", dir, " has ", class_dirs.size(), " class folders");
     } else {
+      std::map<std::string, size_t> seen;
       for (const fs::path& d : class_dirs) {
-        std::string name = d.filename().string();
-        std::replace(name.begin(), name.end(), '_', ' ');  // "aquarium_fish" -> "aquarium fish"
-        names_.push_back(name);
+        names_.push_back(folder_display_name(d));
+        auto [it, added] = seen.emplace(names_.back(), names_.size() - 1);
+        HC_CHECK(added, dir, ": class '", names_.back(), "' is in two groups (", groups_.at(it->second), ", ",
+                 groups_.back(), "); class names must be unique");
       }
     }
 
@@ -149,12 +261,30 @@ class FolderDataset : public Dataset {
   }
   const std::vector<std::string>& class_names() const override { return names_; }
   std::string describe() const override {
-    return cat("folder:", dir_, " (", paths_.size(), " images, ", names_.size(), " classes)");
+    std::string groups;
+    if (!groups_.empty()) groups = cat(" in ", std::set<std::string>(groups_.begin(), groups_.end()).size(), " groups");
+    return cat("folder:", dir_, " (", paths_.size(), " images", groups, ", ", names_.size(), " classes)");
+  }
+  std::vector<std::string> class_groups() const override { return groups_; }
+  SampleGroups sample_groups(const std::string&) const override {
+    SampleGroups g;
+    if (groups_.empty()) return g;
+    g.source = cat("class-folder groups of folder:", dir_);
+    std::map<std::string, int32_t> id;
+    std::vector<int32_t> class_group;
+    for (const std::string& name : groups_) {
+      auto [it, added] = id.emplace(name, static_cast<int32_t>(g.names.size()));
+      if (added) g.names.push_back(name);
+      class_group.push_back(it->second);
+    }
+    for (int label : labels_) g.of_sample.push_back(class_group[label]);
+    return g;
   }
 
  private:
   std::string dir_;
   std::vector<std::string> names_, paths_;
+  std::vector<std::string> groups_;  // per class, two-level layout only
   std::vector<int> labels_;
 };
 

@@ -1,7 +1,10 @@
 // Datasets: every source of images and captions or labels behind one interface, opened from a
 // DATA spec (SPEC §5):
-//   tsv:FILE          lines "relative/path<TAB>caption", paths relative to the TSV's folder
-//   folder:DIR        one sub-folder per class; class names from folder names ('_' read as a
+//   tsv:FILE          lines "relative/path<TAB>caption", paths relative to the TSV's folder; a
+//                     first line "path<TAB>caption<TAB>NAME..." is a header naming more columns
+//                     (e.g. "group"), and then every line has exactly those columns
+//   folder:DIR        one sub-folder per class, or per group with one sub-folder per class inside
+//                     (DIR/<group>/<class>/); class names from folder names ('_' read as a
 //                     space) or from a class-names file
 //   wds:PATTERN       WebDataset tar shards: members key.jpg|png with key.txt; brace patterns
 //                     such as shard-{000..009}.tar
@@ -33,6 +36,15 @@ struct DatasetOptions {
   size_t synthetic_train_size = 0;  // synthetic: scenes in the training split (0: the default)
 };
 
+// A grouping of a dataset's samples, for filling each hypernetwork set from one group
+// (train --set-sampling group, data/set_sampler.h).
+struct SampleGroups {
+  std::string source;              // what the groups are, for messages ("column 'group' of tsv:...")
+  std::vector<std::string> names;  // group id -> name
+  std::vector<int32_t> of_sample;  // [size()] each sample's group id
+  bool empty() const { return names.empty(); }
+};
+
 class Dataset {
  public:
   virtual ~Dataset() = default;
@@ -50,6 +62,14 @@ class Dataset {
   // Sample i's caption without decoding its image where the dataset can (tokenizer training
   // reads many captions).
   virtual std::string caption(size_t i) const { return get(i).caption; }
+  // Where sample i comes from (its image file for tsv and folder), without decoding where possible.
+  virtual std::string source(size_t i) const { return get(i).source; }
+  // The dataset's own grouping of its samples, empty when it has none. tsv: the column named
+  // `column` of a TSV with a header line ("path<TAB>caption<TAB>group..."); folder: each class
+  // folder's parent in the two-level layout DIR/<group>/<class>/ (`column` is not used).
+  virtual SampleGroups sample_groups(const std::string& column) const { return {}; }
+  // Labelled datasets in the two-level folder layout: the group of each class, else empty.
+  virtual std::vector<std::string> class_groups() const { return {}; }
 };
 
 std::unique_ptr<Dataset> open_dataset(const std::string& spec, const DatasetOptions& opt = {});

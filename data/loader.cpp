@@ -26,16 +26,20 @@ Loader::Loader(const Dataset& data, const LoaderOptions& opt) : data_(data), opt
   HC_CHECK(data.size() > 0, "loader: ", data.describe(), " is empty");
   HC_CHECK(!opt.drop_last || static_cast<int64_t>(data.size()) >= opt.batch, "loader: ",
            data.describe(), " holds fewer samples than one batch of ", opt.batch);
+  HC_CHECK(opt.set_size >= 0 && (opt.set_size == 0 || opt.batch % opt.set_size == 0), "loader: batch ", opt.batch,
+           " is not a multiple of the set size ", opt.set_size);
 }
 
 Loader::~Loader() { stop_workers(); }
 
 int64_t Loader::batches_per_epoch() const {
+  if (opt_.group_sets) return opt_.group_sets->batches_per_epoch();
   int64_t n = static_cast<int64_t>(data_.size());
   return opt_.drop_last ? n / opt_.batch : (n + opt_.batch - 1) / opt_.batch;
 }
 
 std::vector<size_t> Loader::epoch_order(int64_t epoch) const {
+  if (opt_.group_sets) return opt_.group_sets->epoch_order(epoch);
   std::vector<size_t> order(data_.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   if (opt_.shuffle) {
@@ -52,6 +56,9 @@ Batch Loader::make_batch(int64_t epoch, int64_t b) const {
   Batch out;
   std::vector<Image> images;
   int64_t lo = b * opt_.batch, hi = std::min<int64_t>(lo + opt_.batch, static_cast<int64_t>(order_.size()));
+  std::vector<int64_t> kept;       // position in the batch of each sample kept
+  std::vector<char> broken_sets;   // with sets: the sets that lost a sample
+  if (opt_.set_size > 0) broken_sets.assign(static_cast<size_t>((hi - lo + opt_.set_size - 1) / opt_.set_size), 0);
   for (int64_t k = lo; k < hi; ++k) {
     size_t idx = order_[k];
     // Every random choice for this sample comes from its own stream: reproducible whatever the
@@ -64,8 +71,13 @@ Batch Loader::make_batch(int64_t epoch, int64_t b) const {
       if (!opt_.skip_corrupt) throw;
       ++out.skipped;
       out.skipped_sources.push_back(e.what());
+      if (opt_.set_size > 0) {
+        broken_sets[(k - lo) / opt_.set_size] = 1;
+        out.skipped_sources.back() += cat(" (the rest of its set of ", opt_.set_size, " is left out with it)");
+      }
       continue;
     }
+    kept.push_back(k - lo);
     Image img;
     if (opt_.augment == Augment::None) {
       img = (s.image.width == opt_.image_size && s.image.height == opt_.image_size)
@@ -90,8 +102,31 @@ Batch Loader::make_batch(int64_t epoch, int64_t b) const {
     out.labels.push_back(s.label);
     out.sources.push_back(s.source);
   }
+  if (out.skipped > 0 && opt_.set_size > 0) drop_broken_sets(out, images, kept, broken_sets);
   if (!images.empty()) out.images = images_to_tensor(images);
   return out;
+}
+
+// Keeps only the samples of sets that lost no sample, so that every set stays whole and in place.
+void Loader::drop_broken_sets(Batch& out, std::vector<Image>& images, const std::vector<int64_t>& kept,
+                              const std::vector<char>& broken_sets) const {
+  size_t w = 0;
+  for (size_t r = 0; r < kept.size(); ++r) {
+    if (broken_sets[kept[r] / opt_.set_size]) continue;
+    if (w == r) {  // nothing dropped before it: already in place (a self-move would empty it)
+      ++w;
+      continue;
+    }
+    images[w] = std::move(images[r]);
+    out.captions[w] = std::move(out.captions[r]);
+    out.labels[w] = out.labels[r];
+    out.sources[w] = std::move(out.sources[r]);
+    ++w;
+  }
+  images.resize(w);
+  out.captions.resize(w);
+  out.labels.resize(w);
+  out.sources.resize(w);
 }
 
 void Loader::worker() {

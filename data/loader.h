@@ -5,12 +5,14 @@
 #include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/set_sampler.h"
 
 namespace hc {
 
@@ -30,6 +32,12 @@ struct LoaderOptions {
   bool drop_last = true;            // training drops a final partial batch
   // Labelled datasets used for training get captions from their class names through these.
   std::vector<std::string> caption_templates;
+  // Sets of set_size consecutive samples (train --set-size): a corrupt sample drops its whole set,
+  // so that the sets after it keep their members. 0: no sets.
+  int64_t set_size = 0;
+  // Group set sampling (train --set-sampling group): the epoch order comes from this sampler
+  // (data/set_sampler.h) instead of a random permutation. Null: random.
+  std::shared_ptr<const GroupSetSampler> group_sets;
 };
 
 struct Batch {
@@ -54,11 +62,14 @@ class Loader {
   void start(int64_t epoch, int64_t first = 0);
   bool next(Batch& out);  // false at the end of the epoch
 
-  // The sample order of an epoch: a permutation seeded by (seed, epoch), or 0..n-1.
+  // The sample order of an epoch: a permutation seeded by (seed, epoch), or 0..n-1, or the group
+  // set sampler's order.
   std::vector<size_t> epoch_order(int64_t epoch) const;
 
  private:
   Batch make_batch(int64_t epoch, int64_t b) const;
+  void drop_broken_sets(Batch& out, std::vector<Image>& images, const std::vector<int64_t>& kept,
+                        const std::vector<char>& broken_sets) const;
   void stop_workers();
   void worker();
 

@@ -29,6 +29,7 @@ struct ZeroShotResult {
   double majority = 0;
   int64_t n = 0;
   int64_t skipped = 0;  // corrupt images
+  Tensor generated;     // [1, P] the hypernetwork's output for the task; undefined in baseline mode
 };
 
 // Counts the scores of one evaluation, sample by sample. A sample is right at top-k when fewer than
@@ -55,5 +56,31 @@ struct ZeroShotOptions {
 ZeroShotResult zero_shot_eval(HyperClip& model, const Tokenizer& tok, const Dataset& data,
                               const std::vector<std::string>& class_names,
                               const std::vector<std::string>& templates, const ZeroShotOptions& opt);
+
+// A classification task split into smaller tasks (eval --task-split): task t holds the classes k
+// with of_class[k] == t, in the order of the task names.
+struct TaskSplit {
+  std::vector<std::string> names;
+  std::vector<int32_t> of_class;  // [K]
+};
+// FILE: one line "class<TAB>task" per class (every class exactly once; blank lines skipped).
+TaskSplit read_task_split(const std::string& file, const std::vector<std::string>& class_names);
+// Tasks named by each class's group (Dataset::class_groups()), in order of first appearance.
+TaskSplit task_split_from_groups(const std::vector<std::string>& class_groups);
+
+struct SplitResult {
+  std::vector<ZeroShotResult> tasks;  // by task; each with its own generated parameters
+  // Unweighted means over the tasks that have images.
+  double mean_top1 = 0, mean_top5 = 0, mean_mean_class_top1 = 0;
+  int64_t n = 0;  // images over all tasks
+};
+// Each task scored as its own zero-shot task: the hypernetwork sees only the task's class
+// embeddings and adapts the image tower for the task's images, which are ranked among the task's
+// classes only. The baseline is scored on the same restricted tasks (its image embeddings do not
+// depend on the task).
+SplitResult zero_shot_eval_split(HyperClip& model, const Tokenizer& tok, const Dataset& data,
+                                 const std::vector<std::string>& class_names,
+                                 const std::vector<std::string>& templates, const TaskSplit& split,
+                                 const ZeroShotOptions& opt);
 
 }  // namespace hc

@@ -58,6 +58,10 @@ struct ModelConfig {
   // "all", "first:N" or "last:N" (the first or last N in hypernetwork-output order).
   std::string generated = "all";
   int64_t num_tokens = 16;  // K, token mode
+  // The hypernetwork's input (docs/hypernetwork.md): "raw", the set's embeddings as SPEC 1.4 says,
+  // or "center", each set's embeddings minus the set's mean; then times hyper_input_scale.
+  std::string hyper_input = "raw";
+  double hyper_input_scale = 1.0;
 };
 
 // SPEC §3. Throws with the list of known names for an unknown one.

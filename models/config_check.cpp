@@ -276,6 +276,10 @@ void validate_config(const ModelConfig& cfg, const std::string& source, ModelPar
   c.range("vocab", cfg.vocab, 1, L::kMaxVocab);
   c.range("set_size", cfg.set_size, 0, L::kMaxSetSize);
   c.range("num_tokens", cfg.num_tokens, 1, L::kMaxTokens);
+  HC_CHECK(cfg.hyper_input == "raw" || cfg.hyper_input == "center", source, ": model configuration: hyper_input = '",
+           cfg.hyper_input.substr(0, 40), "', expected raw or center");
+  HC_CHECK(std::isfinite(cfg.hyper_input_scale) && cfg.hyper_input_scale > 0 && cfg.hyper_input_scale <= 1e6, source,
+           ": model configuration: hyper_input_scale = ", cfg.hyper_input_scale, " is outside (0, 1e6]");
 
   // The fields are in range, so the sizes below are finite and computed in bounded time.
   StateSize s = state_size_checked(cfg, parts, c);

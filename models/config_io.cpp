@@ -1,5 +1,6 @@
 #include "models/config_io.h"
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include <climits>
@@ -36,7 +37,9 @@ static json to_json(const ModelConfig& c) {
           {"mode", mode_name(c.mode)},
           {"set_size", c.set_size},
           {"generated", c.generated},
-          {"num_tokens", c.num_tokens}};
+          {"num_tokens", c.num_tokens},
+          {"hyper_input", c.hyper_input},
+          {"hyper_input_scale", c.hyper_input_scale}};
 }
 
 std::string config_to_json(const ModelConfig& cfg) { return to_json(cfg).dump(); }
@@ -109,6 +112,11 @@ ModelConfig config_from_json(const std::string& text, const std::string& source,
   m.num_tokens = optional_integer("num_tokens", 16);
   // Files written before the option generate every layer.
   m.generated = c.contains("generated") ? json_string(c["generated"], what + ": generated") : std::string("all");
+  // Files written before the hypernetwork input options: raw embeddings, scale 1.
+  m.hyper_input = c.contains("hyper_input") ? json_string(c["hyper_input"], what + ": hyper_input") : std::string("raw");
+  m.hyper_input_scale = c.contains("hyper_input_scale")
+                            ? json_number(c["hyper_input_scale"], -HUGE_VAL, HUGE_VAL, what + ": hyper_input_scale")
+                            : 1.0;
   validate_config(m, source, parts, file_elements);
   return m;
 }

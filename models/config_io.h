@@ -3,7 +3,7 @@
 // "dim", "depth", "heads", "patch", "image_size"} or {"kind": "mci", "widths", "depths", "mlp_ratio",
 // "image_size"}, "text": {"dim", "layers", "heads", "context", "kind", "causal"},
 // "hyper": {"dim", "layers", "heads", "bottleneck"}, "embed", "vocab", "mode", "set_size",
-// "generated", "num_tokens"}.
+// "generated", "num_tokens", "hyper_input", "hyper_input_scale"}.
 #pragma once
 #include <string>
 

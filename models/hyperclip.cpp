@@ -25,7 +25,8 @@ HyperClip::HyperClip(const ModelConfig& cfg) : cfg_(cfg) {
     generated_size_ = visual->assign_generated_offsets(cfg.generated);
     hyper = register_module("hyper", std::make_shared<HyperNetwork>(
                                          cfg.hyper, cfg.embed, generated_size_,
-                                         cfg.mode == Mode::Token ? cfg.num_tokens : 0));
+                                         cfg.mode == Mode::Token ? cfg.num_tokens : 0, cfg.hyper_input,
+                                         cfg.hyper_input_scale));
   }
   logit_scale = register_parameter("logit_scale", Tensor::scalar(std::log(10.0)));
   logit_bias = register_parameter("logit_bias", Tensor::scalar(-10.0));
@@ -81,12 +82,16 @@ Tensor HyperClip::generate(const Tensor& text_emb, int64_t set_size) const {
   return hyper->forward(reshape(text_emb, {n / m, m, cfg_.embed}));
 }
 
-Tensor HyperClip::encode_image(const Tensor& images, const Tensor& hyper_out) const {
+Tensor HyperClip::encode_image(const Tensor& images, const Tensor& hyper_out, const Tensor& set_index) const {
   if (!hyper_out.defined()) return l2_normalize(visual->forward(images, nullptr));
   Generated gen;
   gen.params = hyper_out;
   int64_t n = images.size(0), S = hyper_out.size(0);
-  if (S > 1) {
+  if (set_index.defined()) {
+    HC_CHECK(set_index.dim() == 1 && set_index.size(0) == n, "encode_image: set_index ", set_index.desc(), " for ", n,
+             " images");
+    gen.set_index = set_index;
+  } else if (S > 1) {
     HC_CHECK(n % S == 0, "batch of ", n, " images for ", S, " sets");
     std::vector<int32_t> idx(n);
     for (int64_t i = 0; i < n; ++i) idx[i] = static_cast<int32_t>(i / (n / S));

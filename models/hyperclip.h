@@ -29,8 +29,9 @@ class HyperClip : public Module {
   // The hypernetwork's output for text embeddings e [n, E]: [S, P] with S = n / set_size (one set
   // when set_size is 0), or for the learned tokens in token mode ([1, P]). Undefined in baseline.
   Tensor generate(const Tensor& text_emb, int64_t set_size) const;
-  // Image embeddings [n, E], normalised; hyper [S, P] or undefined.
-  Tensor encode_image(const Tensor& images, const Tensor& hyper) const;
+  // Image embeddings [n, E], normalised; hyper [S, P] or undefined. Image i uses set i / (n / S)
+  // (consecutive sets), or set set_index[i] when the int32 [n] set_index is given.
+  Tensor encode_image(const Tensor& images, const Tensor& hyper, const Tensor& set_index = Tensor()) const;
   // One training (or evaluation) pass on n images and their n captions.
   ModelOutput forward(const Tensor& images, const Tensor& tokens, const Tensor& eot) const;
 

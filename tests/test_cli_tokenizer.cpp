@@ -61,6 +61,23 @@ TEST_CASE("cli: tokenizer train writes a loadable tokenizer and reports JSON") {
   REQUIRE(r.status == 0);
   CHECK(nlohmann::json::parse(r.out)["captions"].get<int>() == 4);
 
+  // A TSV with a header naming more columns (the emoji dataset's group and subgroup): the same
+  // captions, the header and the other columns are no text.
+  std::string headed = temp_path("headed.tsv"), out_headed = temp_path("cli_headed.bpe");
+  std::string headed_text = "path\tcaption\tgroup\n";
+  for (size_t at = 0; at < tsv_text.size();) {
+    size_t end = tsv_text.find("\r\n", at);
+    headed_text += tsv_text.substr(at, end - at) + "\tanimals & nature\n";
+    at = end + 2;
+  }
+  write_file(headed, headed_text);
+  r = run_cli("tokenizer train --captions tsv:" + headed + " --vocab 280 -o " + out_headed, false);
+  REQUIRE(r.status == 0);
+  CHECK(nlohmann::json::parse(r.out)["captions"].get<int>() == 18);
+  CHECK(Tokenizer::load(out_headed).to_string() == t.to_string());
+  std::remove(headed.c_str());
+  std::remove(out_headed.c_str());
+
   // Progress goes to stderr.
   r = run_cli("tokenizer train --captions " + captions + " --vocab 280 -o " + out);
   CHECK(r.status == 0);

@@ -169,3 +169,6 @@ TEST_CASE("parity with PyTorch: mci-nano and a Text-RepMixer, hyper mode, with t
 TEST_CASE("parity with PyTorch: mci-nano and a Text-RepMixer, baseline mode, with the folded tower") {
   check_parity("tests/data/reference_mci_baseline.safetensors");
 }
+TEST_CASE("parity with PyTorch: ViT tower, hyper mode, each set centred and scaled (--hyper-input center)") {
+  check_parity("tests/data/reference_vit_hyper_center.safetensors");
+}

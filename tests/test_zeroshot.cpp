@@ -1,10 +1,16 @@
-// Zero-shot classification pieces: tokenising texts, class embeddings (SPEC 1.6).
+// Zero-shot classification pieces: tokenising texts, class embeddings (SPEC 1.6), task splits.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <unistd.h>
 
 #include "core/grad_mode.h"
 #include "infer/templates.h"
+#include "core/random.h"
+#include "data/image.h"
 #include "infer/zeroshot.h"
 #include "tests/model_fixture.h"
 #include "tests/op_registry.h"
@@ -88,4 +94,114 @@ TEST_CASE("zero-shot scores: top-1, top-5, mean-class top-1 and the majority sha
   CHECK(v.result().top5 == doctest::Approx(0.5));
   CHECK(v.result().top1 == 0.0);
   CHECK(ZeroShotTally(4).result().n == 0);
+}
+
+namespace {
+
+// 12 labelled pattern images in 6 classes (two each).
+class TinyLabelled : public Dataset {
+ public:
+  size_t size() const override { return 12; }
+  Sample get(size_t i) const override {
+    Sample s;
+    s.image.width = s.image.height = 32;
+    s.image.rgb.resize(32 * 32 * 3);
+    for (size_t p = 0; p < s.image.rgb.size(); ++p) s.image.rgb[p] = static_cast<uint8_t>((p * (7 + i) + 31 * i) & 0xff);
+    s.label = static_cast<int>(i % 6);
+    return s;
+  }
+  const std::vector<std::string>& class_names() const override { return names_; }
+  std::string describe() const override { return "tiny"; }
+
+ private:
+  std::vector<std::string> names_ = {"cat", "dog", "fish", "pear", "plum", "fig"};
+};
+
+// Top-1 hits of images among `classes` only, with the hypernetwork run on those classes alone.
+int64_t top1_by_hand(const HyperClip& m, const Tokenizer& tok, const Dataset& d, const std::vector<int>& classes,
+                     const std::vector<std::string>& templates, Tensor* generated) {
+  NoGradGuard ng;
+  std::vector<std::string> names;
+  for (int k : classes) names.push_back(d.class_names()[k]);
+  Tensor W = class_embeddings(m, tok, names, templates);  // [K_t, E]
+  *generated = m.generate(W, 0);
+  int64_t hits = 0;
+  for (size_t i = 0; i < d.size(); ++i) {
+    Sample s = d.get(i);
+    auto at = std::find(classes.begin(), classes.end(), s.label);
+    if (at == classes.end()) continue;
+    Tensor v = m.encode_image(images_to_tensor({s.image}), *generated);  // [1, E]
+    std::vector<double> logits = matmul(v, W, false, true).to_vector();
+    hits += std::max_element(logits.begin(), logits.end()) - logits.begin() == at - classes.begin();
+  }
+  return hits;
+}
+
+}  // namespace
+
+TEST_CASE("zero-shot task split: each task's hypernetwork sees only its classes, images ranked among them") {
+  Tokenizer tok = Tokenizer::train({"a cat", "a dog", "a fish", "a pear", "a plum", "a fig"}, 300);
+  TinyLabelled d;
+  std::vector<std::string> templates = {"a {}"};
+  for (Mode mode : {Mode::Hyper, Mode::Baseline}) {
+    ModelConfig cfg;
+    cfg.image = image_preset("vit-nano");
+    cfg.image.image_size = 32;
+    cfg.text = {32, 1, 2, 16};
+    cfg.hyper = {32, 1, 2, 16};
+    cfg.embed = 16;
+    cfg.vocab = tok.vocab_size();
+    cfg.mode = mode;
+    HyperClip m(cfg);
+    m.init_parameters(4);
+    {
+      NoGradGuard ng;  // a hypernetwork that generates something
+      Generator g(6);
+      for (auto& [name, p] : m.named_parameters())
+        if (name.rfind("hyper.output.", 0) == 0) fill_normal(p, g, 0.5);
+    }
+    m.eval();
+    TaskSplit split = task_split_from_groups({"animals", "animals", "animals", "fruit", "fruit", "fruit"});
+    CHECK(split.names == std::vector<std::string>{"animals", "fruit"});
+    ZeroShotOptions zo;
+    zo.batch = 5;  // batches that mix the tasks' images
+    SplitResult r = zero_shot_eval_split(m, tok, d, d.class_names(), templates, split, zo);
+    REQUIRE(r.tasks.size() == 2);
+    CHECK(r.n == 12);
+    for (int t = 0; t < 2; ++t) {
+      Tensor gen;
+      int64_t hits = top1_by_hand(m, tok, d, t == 0 ? std::vector<int>{0, 1, 2} : std::vector<int>{3, 4, 5}, templates, &gen);
+      CHECK(r.tasks[t].n == 6);
+      CHECK(r.tasks[t].top1 == doctest::Approx(hits / 6.0));
+      CHECK(r.tasks[t].top5 == 1.0);  // 3 classes
+      CHECK(r.tasks[t].generated.defined() == (mode == Mode::Hyper));
+      if (mode == Mode::Hyper) CHECK(test::max_abs_diff(r.tasks[t].generated.to_vector(), gen.to_vector()) < 1e-6);
+    }
+    CHECK(r.mean_top1 == doctest::Approx((r.tasks[0].top1 + r.tasks[1].top1) / 2));
+    if (mode == Mode::Hyper)  // the two tasks' class sets generate different parameters
+      CHECK(test::max_abs_diff(r.tasks[0].generated.to_vector(), r.tasks[1].generated.to_vector()) > 1e-4);
+    // One task of every class is the plain evaluation.
+    TaskSplit all = task_split_from_groups(std::vector<std::string>(6, "all"));
+    ZeroShotResult whole = zero_shot_eval(m, tok, d, d.class_names(), templates, zo);
+    CHECK(zero_shot_eval_split(m, tok, d, d.class_names(), templates, all, zo).tasks[0].top1 == whole.top1);
+  }
+}
+
+TEST_CASE("zero-shot task split file: every class once, clear errors") {
+  std::string path = "/tmp/hyperclip_task_split_" + std::to_string(::getpid()) + ".tsv";
+  std::vector<std::string> classes = {"cat", "dog", "pear"};
+  auto write = [&](const std::string& text) { std::ofstream(path) << text; };
+  write("cat\tanimals\npear\tfruit\n\ndog\tanimals\n");
+  TaskSplit s = read_task_split(path, classes);
+  CHECK(s.names == std::vector<std::string>{"animals", "fruit"});
+  CHECK(s.of_class == std::vector<int32_t>{0, 0, 1});
+  write("cat\tanimals\ndog\tanimals\n");
+  CHECK_THROWS_WITH_AS(read_task_split(path, classes), doctest::Contains("class 'pear' is in no task"), Error);
+  write("cat\tanimals\ncat\tpets\ndog\ta\npear\tb\n");
+  CHECK_THROWS_WITH_AS(read_task_split(path, classes), doctest::Contains(":2: class 'cat' is listed twice"), Error);
+  write("cow\tanimals\n");
+  CHECK_THROWS_WITH_AS(read_task_split(path, classes), doctest::Contains(":1: class 'cow' is not a class"), Error);
+  write("cat animals\n");
+  CHECK_THROWS_WITH_AS(read_task_split(path, classes), doctest::Contains("expected \"class<TAB>task\""), Error);
+  std::remove(path.c_str());
 }

@@ -20,6 +20,11 @@ Budget and setup from the environment (defaults in brackets):
   CIFAR_TAR [../shared/data/cifar10-jpeg.tar.gz]   CIFAR_DIR [datasets/cifar10-jpeg]
   REPORT_ONLY=1 REEVAL=1 first evaluates each emoji run's final checkpoint again on DATA's test tasks.
   REPORT_ONLY=1 rewrites table.md and the plots from OUT/results.json without training.
+After each emoji run, its final checkpoint is also scored on the concept task split by Unicode group
+(DATA/test/concept-groups.tsv: `hyperclip eval --task-split`, the hypernetwork seeing one group's classes
+at a time) and, for HyperCLIP and the token control, given the conditioning diagnostic (`eval --diagnose`,
+docs/hypernetwork.md); table.md holds them in a second table. REPORT_ONLY=1 SPLIT=1 adds them to
+finished runs that lack them (their checkpoints must be there).
 An epoch is one pass over the caption rows: train.tsv has four caption forms per image, so 10 epochs
 show each image 40 times (results.json records both: epochs and image_epochs).
 IMAGE_SIZE defaults to 32 px (the emoji are rendered at 64 px and the loader resizes) so that tens of
@@ -71,9 +76,12 @@ def fail(msg):
 
 
 def tsv_rows(path):
-    """(caption rows, distinct images) of a training TSV."""
+    """(caption rows, distinct images) of a training TSV (a header line "path<TAB>caption..." is no row)."""
     with open(path, encoding="utf-8") as f:
-        paths = [line.split("\t", 1)[0] for line in f if line.strip()]
+        lines = [line for line in f if line.strip()]
+    if lines and lines[0].split("\t")[:2] == ["path", "caption"]:
+        lines = lines[1:]
+    paths = [line.split("\t", 1)[0] for line in lines]
     return len(paths), len(set(paths))
 
 
@@ -126,7 +134,8 @@ def run_train(name, args, steps, key):
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for line in p.stdout:
             log.write(line)
-            if line.startswith(("step ", "eval ", "done", "model", "train data", "eval data", "tokenizer", "resumed")):
+            if line.startswith(("step ", "eval ", "diag ", "done", "model", "train data", "eval data", "tokenizer", "resumed",
+                                "set sampling", "conditioning")):
                 print(f"[{name}] {line.rstrip()}", flush=True)
             if line.startswith("step "):
                 record_wall()
@@ -160,6 +169,7 @@ def summarise(name, tower, mode, seed, dataset, steps, epochs, images, rows, wal
     concept = [r for r in rows if r.get("eval") == concept_spec]
     group = [r for r in rows if group_spec and r.get("eval") == group_spec]
     ips = [r["images_per_s"] for r in rows if "images_per_s" in r][1:]  # the first step includes warm-up
+    diags = [r for r in rows if r.get("diag") == "conditioning"]
     last = concept[-1]
     done = max(r["step"] for r in rows if "loss" in r)  # below `steps` for a partial (STOP_AFTER) run
     return {
@@ -175,7 +185,11 @@ def summarise(name, tower, mode, seed, dataset, steps, epochs, images, rows, wal
         "wall_s": round(wall, 1), "run": name, "command": command_line(),
         "curve": {"images_seen": [r["step"] * BATCH for r in concept], "top1": [r["top1"] for r in concept],
                   "top5": [r["top5"] for r in concept], "group_top1": [r["top1"] for r in group],
-                  "loss_images_seen": [s for s, _ in loss], "loss": [l for _, l in loss]},
+                  "loss_images_seen": [s for s, _ in loss], "loss": [l for _, l in loss],
+                  # the conditioning diagnostic at each evaluation (hyper and token modes)
+                  "diag_images_seen": [r["step"] * BATCH for r in diags], "gen_rms": [r["gen_rms"] for r in diags],
+                  "train_spread_rel": [r["train_spread_rel"] for r in diags],
+                  "task_pairwise_rel": [r["task_pairwise_mean_rel"] for r in diags]},
     }
 
 
@@ -255,6 +269,8 @@ def run_spec(spec):
                        spec["images"], rows, wall, spec["concept"], spec["group"])
     if partial:  # no summary: the next invocation resumes the run
         return result
+    if spec["dataset"] == "emoji":
+        split_and_diagnose(result)
     with open(summary_path + ".tmp", "w") as f:
         json.dump({"key": key, "result": result}, f)
     os.replace(summary_path + ".tmp", summary_path)
@@ -380,6 +396,7 @@ def table_lines(results):
     for c in commands:
         lines += shell_lines(c)
     lines.append("```")
+    lines += conditioning_table(results, keys)
     return lines
 
 
@@ -388,6 +405,49 @@ def table(results):
     with open(os.path.join(OUT, "table.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n" + "\n".join(lines))
+
+
+def conditioning_table(results, keys):
+    """Per-group concept tasks, training loss and the conditioning diagnostic, one row per variant (mean ± sd
+    over seeds); empty when no run has the per-group figures."""
+    rows = [r for r in results if r.get("split")]
+    if not rows:
+        return []
+    groups = []
+    for r in rows:
+        for g in r["split"]["tasks"]:
+            if g not in groups:
+                groups.append(g)
+
+    def sd(xs, scale=1.0, fmt="{:.1f}"):
+        xs = [scale * x for x in xs if x is not None]
+        if not xs:
+            return "–"
+        if len(xs) == 1:
+            return fmt.format(xs[0])
+        return f"{fmt.format(statistics.mean(xs))} ± {fmt.format(statistics.stdev(xs))}"
+
+    out = ["", "Per-group concept tasks (top-1 %; the hypernetwork sees one Unicode group's classes at a time) and the "
+           "conditioning diagnostic of the final checkpoint (distances relative to the rms of the generated parameters):", "",
+           "| tower | mode | seeds | concept top-1 % | per-group mean top-1 % | per-group mean top-5 % | "
+           + " | ".join(groups) + " | loss (last 20 steps) | generated rms | spread over training sets | "
+           "group tasks from training mean (max) | between group tasks (mean) |",
+           "|---|---|---|---|---|---|" + "---|" * len(groups) + "---|---|---|---|---|"]
+    for k in keys:
+        rs = [r for r in rows if (r["dataset"], r["tower"], r["mode"], r.get("variant", "")) == k]
+        if not rs:
+            continue
+        d = [r.get("diag") or {} for r in rs]
+        cells = [k[1], f"{k[2]}{' `' + k[3] + '`' if k[3] else ''}", str(len(rs)), sd([r["top1"] for r in rs], 100),
+                 sd([r["split"]["mean_top1"] for r in rs], 100), sd([r["split"]["mean_top5"] for r in rs], 100)]
+        cells += [sd([r["split"]["tasks"].get(g, {}).get("top1") for r in rs], 100) for g in groups]
+        cells += [sd([r["final_loss"] for r in rs], fmt="{:.2f}"), sd([x.get("gen_rms") for x in d], fmt="{:.3g}"),
+                  sd([x.get("train_spread_rel") for x in d], fmt="{:.1e}"),
+                  sd([max(x["group_tasks_from_train_rel"].values()) if x.get("group_tasks_from_train_rel") else None for x in d],
+                     fmt="{:.1e}"),
+                  sd([x.get("group_pairwise_mean_rel") for x in d], fmt="{:.1e}")]
+        out.append("| " + " | ".join(cells) + " |")
+    return out
 
 
 def plots(results):
@@ -449,6 +509,43 @@ def plots(results):
         print(f"plot: {os.path.join(OUT, fname)}")
 
 
+def split_and_diagnose(r):
+    """The concept task split by Unicode group (each group's classes a task of its own; the hypernetwork
+    sees one group at a time) and, with a hypernetwork, the conditioning diagnostic over the whole task and
+    the group tasks, from the run's final checkpoint: into r["split"] and r["diag"]."""
+    ckpt = os.path.join(OUT, "runs", r["run"], "last.safetensors")
+    split_file = os.path.join(DATA, "test", "concept-groups.tsv")
+    if not os.path.exists(split_file):
+        print(f"[{r['run']}] {split_file} is missing (a dataset built before the group files): no per-group tasks", flush=True)
+        return
+    if not os.path.exists(ckpt):
+        fail(f"{ckpt} is missing: cannot score the per-group tasks")
+    concept = f"folder:{DATA}/test/concept"
+    cmd = [BIN, "eval", "--ckpt", ckpt, "--data", concept, "--templates", os.path.join(DATA, "templates.txt"),
+           "--task-split", split_file, "--threads", THREADS]
+    if r["mode"] != "baseline":
+        cmd.append("--diagnose")
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        fail(f"per-group evaluation of {r['run']} failed: {out.stderr.strip()}")
+    lines = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    split = next(j for j in lines if "task_split" in j)
+    r["split"] = {"tasks": {t["task"]: {k: t[k] for k in ("classes", "top1", "top5", "n")} for t in split["tasks"]},
+                  "mean_top1": split["mean_top1"], "mean_top5": split["mean_top5"]}
+    diag = next((j for j in lines if j.get("diag") == "conditioning"), None)
+    if diag:
+        groups = {k: v["from_train_rel"] for k, v in diag["tasks"].items() if " | " in k}
+        r["diag"] = {k: diag[k] for k in ("gen_rms", "train_spread_rel", "random_from_train_rel", "task_pairwise_mean_rel",
+                                          "task_pairwise_max_rel", "sets", "set_size")}
+        r["diag"]["group_tasks_from_train_rel"] = groups
+        between = [p["rel"] for p in diag["pairs"] if " | " in p["a"] and " | " in p["b"]]
+        r["diag"]["group_pairwise_mean_rel"] = statistics.mean(between) if between else None
+        r["diag"]["trace"] = diag["trace"]
+    print(f"[{r['run']}] per-group concept tasks: mean top-1 {100 * split['mean_top1']:.2f}% top-5 {100 * split['mean_top5']:.2f}%"
+          + (f"; generated rms {diag['gen_rms']:.3g}, spread over training sets {diag['train_spread_rel']:.2e} of it, "
+             f"between group tasks {r['diag']['group_pairwise_mean_rel']:.2e}" if diag else ""), flush=True)
+
+
 def reevaluate(results):
     """REEVAL=1 (with REPORT_ONLY=1): evaluates each emoji run's final checkpoint again on DATA's test
     tasks as they are now, and puts those figures in the table (the curves keep the figures measured
@@ -489,6 +586,11 @@ def main():
             results = json.load(f)
         if env("REEVAL", "0") == "1":
             reevaluate(results)
+            results = save(results)
+        if env("SPLIT", "0") == "1":
+            for r in results:
+                if r["dataset"] == "emoji" and "split" not in r:
+                    split_and_diagnose(r)
             results = save(results)
         table(results)
         plots(results)

@@ -625,8 +625,9 @@ class TextTower(nn.Module):
 
 
 class HyperNetwork(nn.Module):
-    def __init__(self, dim, layers, heads, bottleneck, embed, P):
+    def __init__(self, dim, layers, heads, bottleneck, embed, P, input_mode="raw", input_scale=1.0):
         super().__init__()
+        self.input_mode, self.input_scale = input_mode, input_scale  # docs/hypernetwork.md
         self.input = nn.Linear(embed, dim)
         self.blocks = nn.ModuleList([Block(dim, heads) for _ in range(layers)])
         self.norm = GenLayerNorm(dim)
@@ -634,7 +635,9 @@ class HyperNetwork(nn.Module):
         self.output = nn.Linear(bottleneck, P)
 
     def forward(self, sets):  # [S, m, E] -> [S, P]
-        x = self.input(sets)
+        if self.input_mode == "center":
+            sets = sets - sets.mean(1, keepdim=True)
+        x = self.input(sets * self.input_scale)
         for b in self.blocks:
             x = b(x, causal=False)
         return self.output(self.bottleneck(self.norm(x)).mean(1))
@@ -667,7 +670,8 @@ class HyperCLIP(nn.Module):
             for layer in select_generated(self.visual.generated_norms(), cfg.get("generated", "all")):
                 layer.offset = offset                      # [dγ, dβ] per layer, in layer order
                 offset += 2 * layer.weight.shape[0]
-            self.hyper = HyperNetwork(hy["dim"], hy["layers"], hy["heads"], hy["bottleneck"], E, offset)
+            self.hyper = HyperNetwork(hy["dim"], hy["layers"], hy["heads"], hy["bottleneck"], E, offset,
+                                      cfg.get("hyper_input", "raw"), cfg.get("hyper_input_scale", 1.0))
         self.logit_scale = nn.Parameter(torch.tensor(math.log(10.0)))
         self.logit_bias = nn.Parameter(torch.tensor(-10.0))
 
@@ -883,6 +887,11 @@ def configs():
     image = towers["convnet"]
     yield "reference_convnet_hyper_last4.safetensors", dict(common, image=image, mode="hyper", batch=image["batch"],
                                                             set_size=image["batch"] // 2, generated="last:4")
+    # The hypernetwork input option: each set centred, then scaled (docs/hypernetwork.md).
+    image = towers["vit"]
+    yield "reference_vit_hyper_center.safetensors", dict(common, image=image, mode="hyper", batch=image["batch"],
+                                                         set_size=image["batch"] // 2, hyper_input="center",
+                                                         hyper_input_scale=2.0)
 
 
 def main():

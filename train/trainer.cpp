@@ -15,6 +15,7 @@
 #include "core/backend.h"
 #include "data/synthetic.h"
 #include "data/tokenizer.h"
+#include "infer/conditioning.h"
 #include "infer/templates.h"
 #include "infer/zeroshot.h"
 #include "models/config_check.h"
@@ -50,7 +51,8 @@ static json options_json(const TrainOptions& o) {
           {"image_size", o.image_size}, {"context", o.context}, {"set_size", o.set_size}, {"generated", o.generated},
           {"data", o.data}, {"eval_data", o.eval_data}, {"steps", o.steps}, {"epochs", o.epochs}, {"batch", o.batch}, {"warmup", o.warmup}, {"lr", o.lr}, {"hyper_lr_scale", o.hyper_lr_scale},
           {"wd", o.wd}, {"clip", o.clip}, {"seed", o.seed}, {"threads", o.threads}, {"vocab", o.vocab},
-          {"synthetic_size", o.synthetic_size}};
+          {"synthetic_size", o.synthetic_size}, {"set_sampling", o.set_sampling}, {"group_column", o.group_column},
+          {"hyper_input", o.hyper_input}, {"hyper_input_scale", o.hyper_input_scale}, {"diag_sets", o.diag_sets}};
 }
 
 // One evaluation set: the dataset with its class names and templates.
@@ -88,6 +90,7 @@ class Trainer {
     make_tokenizer();
     build_model();
     make_loader();
+    make_probe();
     restore_checkpoint();
     print_summary();
     open_metrics();
@@ -100,6 +103,10 @@ class Trainer {
     HC_CHECK(!opt_.out_dir.empty(), "--out is required");
     HC_CHECK((opt_.steps > 0) != (opt_.epochs > 0), "give exactly one of --steps and --epochs");
     HC_CHECK(opt_.batch > 1, "--batch must be at least 2 (the SigLIP loss needs negatives)");
+    HC_CHECK(opt_.set_sampling == "random" || opt_.set_sampling == "group", "--set-sampling expects random or group, got '",
+             opt_.set_sampling, "'");
+    HC_CHECK(opt_.set_sampling == "random" || opt_.set_size > 0, "--set-sampling group needs --set-size S");
+    HC_CHECK(opt_.diag_sets >= 0, "--diag-sets must be 0 or more");
     device_ = parse_device(opt_.device);
     backend_for(device_).set_math_mode(parse_math_mode(opt_.precision));  // bf16: CUDA only, refused on the CPU
     if (opt_.threads > 0) omp_set_num_threads(opt_.threads);
@@ -178,6 +185,8 @@ class Trainer {
     cfg_.set_size = opt_.set_size;
     cfg_.generated = opt_.generated;
     cfg_.num_tokens = opt_.num_tokens;
+    cfg_.hyper_input = opt_.hyper_input;
+    cfg_.hyper_input_scale = opt_.hyper_input_scale;
     HC_CHECK(cfg_.set_size == 0 || opt_.batch % cfg_.set_size == 0, "--batch ", opt_.batch,
              " is not divisible by --set-size ", cfg_.set_size);
     validate_config(cfg_, "training options");
@@ -202,10 +211,34 @@ class Trainer {
     lo.workers = opt_.workers;
     lo.skip_corrupt = !opt_.fail_on_corrupt;
     lo.caption_templates = train_templates_;
+    lo.set_size = cfg_.set_size;
+    lo.group_sets = make_group_sampler();
     loader_ = std::make_unique<Loader>(*train_, lo);
     per_epoch_ = loader_->batches_per_epoch();
     total_ = opt_.steps > 0 ? opt_.steps : opt_.epochs * per_epoch_;
     warmup_ = opt_.warmup >= 0 ? opt_.warmup : std::min<int64_t>(500, total_ / 10);
+  }
+
+  // --set-sampling group: the training data's groups and the sampler that deals sets from them.
+  std::shared_ptr<const GroupSetSampler> make_group_sampler() {
+    if (opt_.set_sampling != "group") return nullptr;
+    groups_ = train_->sample_groups(opt_.group_column);
+    HC_CHECK(!groups_.empty(), train_->describe(), " has no groups for --set-sampling group (a TSV with a header line ",
+             "\"path<TAB>caption<TAB>", opt_.group_column, "\", or a folder laid out DIR/<group>/<class>/)");
+    auto sampler = std::make_shared<GroupSetSampler>(groups_.of_sample, static_cast<int64_t>(groups_.names.size()),
+                                                     cfg_.set_size, opt_.batch, opt_.seed);
+    std::fprintf(stderr, "set sampling: %s; %s\n", groups_.source.c_str(), sampler->describe().c_str());
+    return sampler;
+  }
+
+  // The fixed training sets the conditioning diagnostic measures at each evaluation: the shape the
+  // hypernetwork trains on (sets of --set-size, or the whole batch), drawn the way training draws them.
+  void make_probe() {
+    if (!model_->hyper || opt_.diag_sets == 0) return;
+    int64_t m = cfg_.set_size > 0 ? cfg_.set_size : opt_.batch;
+    probe_ = std::make_unique<ConditioningProbe>(*train_, train_templates_, groups_.empty() ? nullptr : &groups_,
+                                                 opt_.diag_sets, m, opt_.seed, tok_, cfg_.text.context);
+    std::fprintf(stderr, "conditioning diagnostic: %s\n", probe_->describe().c_str());
   }
 
   // Weights, optimiser state and step from the checkpoint, which must be of this configuration.
@@ -282,8 +315,10 @@ class Trainer {
     }
   }
 
-  // Zero-shot evaluation of every evaluation set, into metrics.jsonl and the progress output.
+  // Zero-shot evaluation of every evaluation set, then the conditioning diagnostic, into
+  // metrics.jsonl and the progress output.
   void evaluate() {
+    std::vector<std::pair<std::string, Tensor>> generated;  // each task's generated parameters
     for (EvalSet& e : evals_) {
       ZeroShotOptions zo;
       zo.workers = opt_.workers;
@@ -295,8 +330,25 @@ class Trainer {
       std::fprintf(stderr, "eval %-24s step %lld  top1 %.4f  top5 %.4f  n %lld  (%.1fs)\n", e.name.c_str(),
                    (long long)step_, r.top1, r.top5, (long long)r.n,
                    std::chrono::duration<double>(Clock::now() - t0).count());
+      generated.emplace_back(e.name, r.generated);
     }
+    diagnose(generated);
     metrics_.flush();
+  }
+
+  // The conditioning diagnostic (infer/conditioning.h): how much the generated parameters move
+  // between the fixed training sets and between the evaluation tasks, and the spread through the
+  // hypernetwork's stages.
+  void diagnose(const std::vector<std::pair<std::string, Tensor>>& generated) {
+    if (!probe_) return;
+    auto t0 = Clock::now();
+    ConditioningReport r = probe_->measure(*model_, generated);
+    json j = r.to_json();
+    j["diag"] = "conditioning";
+    j["step"] = step_;
+    metrics_ << j.dump() << "\n";
+    std::fprintf(stderr, "diag conditioning step %lld  %s  (%.1fs)\n", (long long)step_, r.summary().c_str(),
+                 std::chrono::duration<double>(Clock::now() - t0).count());
   }
 
   // DIR/step_NNNNNN.safetensors and DIR/last.safetensors, each written atomically.
@@ -342,7 +394,7 @@ class Trainer {
       if (opt_.ckpt_every > 0 && step_ % opt_.ckpt_every == 0 && step_ != total_) checkpoint();
     }
     checkpoint();
-    if (!evals_.empty()) evaluate();
+    if (!evals_.empty() || probe_) evaluate();
     if (skipped_total_) std::fprintf(stderr, "%lld corrupt samples were skipped\n", (long long)skipped_total_);
     std::fprintf(stderr, "done: %lld steps in %s; checkpoint %s/last.safetensors\n", (long long)(step_ - first_),
                  format_duration(std::chrono::duration<double>(Clock::now() - t_start_).count()).c_str(),
@@ -356,6 +408,8 @@ class Trainer {
   std::unique_ptr<Dataset> train_;
   std::vector<std::string> train_templates_;
   std::vector<EvalSet> evals_;
+  SampleGroups groups_;  // --set-sampling group
+  std::unique_ptr<ConditioningProbe> probe_;
   // Model and optimiser.
   std::unique_ptr<Checkpoint> resume_;
   Tokenizer tok_;

@@ -20,6 +20,8 @@ struct TrainOptions {
   int64_t set_size = 0;
   std::string generated = "all";  // which norm layers are generated (ModelConfig::generated)
   int64_t num_tokens = 16;
+  std::string hyper_input = "raw";  // raw | center (ModelConfig::hyper_input)
+  double hyper_input_scale = 1.0;
   // Data.
   std::string data;
   std::vector<std::string> eval_data;
@@ -28,6 +30,11 @@ struct TrainOptions {
   Augment augment = Augment::None;
   int workers = 2;
   bool fail_on_corrupt = false;
+  // Sets (docs/hypernetwork.md): "random" cuts the shuffled batch into sets; "group" fills each set
+  // from one group of the data (data/set_sampler.h): a TSV column (group_column), or the class
+  // folder's parent in a two-level folder.
+  std::string set_sampling = "random";
+  std::string group_column = "group";
   // Tokenizer.
   std::string tokenizer_file;
   int64_t vocab = 8192;
@@ -43,6 +50,9 @@ struct TrainOptions {
   // Output.
   std::string out_dir, resume;
   int64_t log_every = 10, eval_every = 0, ckpt_every = 0, eval_samples = 0;
+  // The conditioning diagnostic at each evaluation (infer/conditioning.h): this many fixed
+  // training sets; 0 turns it off.
+  int64_t diag_sets = 16;
 };
 
 // Runs the whole job; returns the process exit status (0 on success). Errors throw hc::Error.

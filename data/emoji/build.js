@@ -277,16 +277,18 @@ async function main() {
   const spread = new Map();
   for (const b of bases) { const g = b.group; if (clusterGroup.get(b.cluster) !== g) spread.set(b.cluster, `${R.GROUP_NAMES[clusterGroup.get(b.cluster)]} / ${R.GROUP_NAMES[g]}`); }
 
-  // Training TSVs: every caption form as its own row in train.tsv, and one TSV per form.
+  // Training TSVs: every caption form as its own row in train.tsv, and one TSV per form; each
+  // with a header line and the emoji's Unicode group and subgroup as columns (set sampling).
   const forms = Object.fromEntries(R.CAPTION_FORMS.map((f) => [f, []]));
   for (const im of train) {
     const caps = R.captions(im.entry);
-    for (const f of R.CAPTION_FORMS) forms[f].push(`${im.rel}\t${caps[f]}`);
+    for (const f of R.CAPTION_FORMS) forms[f].push(R.tsvRow(im.rel, caps[f], im.entry));
   }
   const all = [];
   for (let i = 0; i < train.length; i++) for (const f of R.CAPTION_FORMS) all.push(forms[f][i]);
-  fs.writeFileSync(path.join(out, 'train.tsv'), all.join('\n') + '\n');
-  for (const f of R.CAPTION_FORMS) fs.writeFileSync(path.join(out, `train-${f}.tsv`), forms[f].join('\n') + '\n');
+  const header = R.TSV_COLUMNS.join('\t');
+  fs.writeFileSync(path.join(out, 'train.tsv'), [header, ...all].join('\n') + '\n');
+  for (const f of R.CAPTION_FORMS) fs.writeFileSync(path.join(out, `train-${f}.tsv`), [header, ...forms[f]].join('\n') + '\n');
 
   // Test class folders (hard links to the renders), rebuilt from scratch on every run.
   const testDir = path.join(out, 'test');
@@ -296,6 +298,12 @@ async function main() {
   for (const { im, group } of groupImages)
     linkOrCopy(path.join(out, im.rel), path.join(testDir, 'group', R.folderName(group), `${im.set}_${im.hex}.png`));
   fs.copyFileSync(path.join(__dirname, 'templates.txt'), path.join(out, 'templates.txt'));
+  // The concept task split by Unicode group and by subgroup (`hyperclip eval --task-split FILE`):
+  // one line "class<TAB>task" per concept class; a class's subgroup is its test image's.
+  const conceptGroups = conceptClasses.map((c) => `${c.name}\t${R.GROUP_NAMES[c.group]}`);
+  const conceptSubgroups = conceptClasses.map((c) => `${c.name}\t${c.testImages[0].entry.subgroup}`);
+  fs.writeFileSync(path.join(testDir, 'concept-groups.tsv'), conceptGroups.join('\n') + '\n');
+  fs.writeFileSync(path.join(testDir, 'concept-subgroups.tsv'), conceptSubgroups.join('\n') + '\n');
 
   // Concept list, licences and the manifest.
   const conceptRows = ['hex\temoji\tname\tcluster\tgroup\tsubgroup\tkeywords'];
@@ -311,9 +319,10 @@ async function main() {
     sources: { emoji: `emojibase-data@${pkgVersion('emojibase-data')}`, names: `cldr-annotations-full@${pkgVersion('cldr-annotations-full')}`, derived_names: `cldr-annotations-derived-full@${pkgVersion('cldr-annotations-derived-full')}` },
     emoji: { bases: bases.length, tone_variants: emoji.entries.length - bases.length, clusters: new Set(bases.map((b) => b.cluster)).size, names_from_cldr: emoji.stats.cldr, names_from_emojibase: emoji.stats.fallback },
     families: perFamily, sets,
-    train: { images: train.length, rows: all.length, caption_forms: R.CAPTION_FORMS, clusters: trainClusters.size },
+    train: { images: train.length, rows: all.length, images_per_group: countBy(train, (im) => R.GROUP_NAMES[im.entry.group]),
+      subgroups: new Set(train.map((im) => im.entry.subgroup)).size, caption_forms: R.CAPTION_FORMS, clusters: trainClusters.size },
     test: {
-      concept: { classes: conceptClasses.length, images: conceptClasses.reduce((n, c) => n + c.testImages.length, 0), chance_top1: +(1 / conceptClasses.length).toFixed(5), chance_top5: +(5 / conceptClasses.length).toFixed(5), dropped_no_test_image: noTest, groups: R.CONCRETE_GROUPS.map((g) => R.GROUP_NAMES[g]) },
+      concept: { per_group: countBy(conceptClasses, (c) => R.GROUP_NAMES[c.group]), classes: conceptClasses.length, images: conceptClasses.reduce((n, c) => n + c.testImages.length, 0), chance_top1: +(1 / conceptClasses.length).toFixed(5), chance_top5: +(5 / conceptClasses.length).toFixed(5), dropped_no_test_image: noTest, groups: R.CONCRETE_GROUPS.map((g) => R.GROUP_NAMES[g]) },
       group: { classes: Object.keys(groupCounts).length, images: groupImages.length, per_class: groupCounts, dropped_no_train_image: noTrain },
     },
     clusters_spanning_groups: Object.fromEntries(spread),
@@ -325,9 +334,17 @@ async function main() {
   console.log(`  concepts: ${bases.length} base emoji in ${manifest.emoji.clusters} clusters; names from CLDR for ${emoji.stats.cldr}/${emoji.entries.length}`);
   for (const f of R.FAMILIES) console.log(`  family ${f.padEnd(11)} ${String(perFamily[f] || 0).padStart(5)} images  (${sets.filter((s) => s.family === f).map((s) => s.set).join(', ')})${f === opt.holdout ? '  <- test' : ''}`);
   console.log(`  train: ${train.length} images, ${all.length} rows in train.tsv (${R.CAPTION_FORMS.join(', ')}), ${trainClusters.size} clusters`);
+  console.log(`  train groups: ${Object.entries(manifest.train.images_per_group).map(([g, n]) => `${g} ${n}`).join(', ')} images; ${manifest.train.subgroups} subgroups`);
   console.log(`  test/concept: ${conceptClasses.length} classes, ${manifest.test.concept.images} images (chance top-1 ${(100 / conceptClasses.length).toFixed(2)}%)`);
+  console.log(`  test/concept by group: ${Object.entries(manifest.test.concept.per_group).map(([g, n]) => `${g} ${n}`).join(', ')} (concept-groups.tsv)`);
   console.log(`  test/group:   ${manifest.test.group.classes} classes, ${groupImages.length} images`);
   console.log(`  rendered ${jobs.length - renderFailures.length} PNGs (${renderFailures.length} failed) in ${renderSeconds.toFixed(0)}s; total ${((Date.now() - t0) / 1000).toFixed(0)}s`);
+}
+
+function countBy(items, key) {
+  const counts = {};
+  for (const x of items) counts[key(x)] = (counts[key(x)] || 0) + 1;
+  return counts;
 }
 
 function writeLicenses(out, sets) {

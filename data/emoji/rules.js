@@ -99,6 +99,17 @@ function captions(e, maxKeywords = 8) {
   };
 }
 
+// Training TSV rows: a header naming the columns, then one row per caption. The `group` and
+// `subgroup` columns (Unicode group name and emojibase subgroup) are what `hyperclip train
+// --set-sampling group` fills each set from; `hyperclip` reads a first line "path<TAB>caption..."
+// as the header (docs/hypernetwork.md).
+const TSV_COLUMNS = ['path', 'caption', 'group', 'subgroup'];
+function tsvRow(rel, caption, e) {
+  const row = [rel, caption, GROUP_NAMES[e.group], e.subgroup];
+  for (const v of row) if (!v || /[\t\n\r]/.test(v)) throw new Error(`TSV field '${v}' is empty or holds a tab or line break`);
+  return row.join('\t');
+}
+
 // Class-folder names for the `folder:` reader, which reads '_' as a space.
 function folderName(className) {
   if (/[/_\0]/.test(className) || className.startsWith('.')) throw new Error(`class name '${className}' cannot be a folder name`);
@@ -124,4 +135,4 @@ function verifySplit(images, holdout, concept) {
   if (problems.length) throw new Error(`split check failed:\n  ${problems.slice(0, 20).join('\n  ')}` + (problems.length > 20 ? `\n  ... ${problems.length - 20} more` : ''));
 }
 
-module.exports = { SETS, FAMILIES, GROUP_NAMES, CONCRETE_GROUPS, normHex, stripFE0F, slugify, compact, nameRewrites, clusterKey, CAPTION_FORMS, captions, folderName, verifySplit };
+module.exports = { SETS, FAMILIES, GROUP_NAMES, CONCRETE_GROUPS, normHex, stripFE0F, slugify, compact, nameRewrites, clusterKey, CAPTION_FORMS, captions, TSV_COLUMNS, tsvRow, folderName, verifySplit };

@@ -94,3 +94,15 @@ test('the split check catches every broken rule', () => {
   const twice = { classes: [concept.classes[0], concept.classes[0]] };
   assert.throws(() => R.verifySplit(ok, 'twemoji', twice), /not unique/);
 });
+
+test('training TSV rows carry the group and subgroup columns the header names', () => {
+  const e = { name: 'cat face', keywords: [], group: 3, subgroup: 'animal-mammal' };
+  assert.deepEqual(R.TSV_COLUMNS, ['path', 'caption', 'group', 'subgroup']);
+  const row = R.tsvRow('png/noto/1F431.png', 'cat face', e).split('\t');
+  assert.equal(row.length, R.TSV_COLUMNS.length);
+  assert.deepEqual(row, ['png/noto/1F431.png', 'cat face', 'animals & nature', 'animal-mammal']);
+  assert.throws(() => R.tsvRow('a.png', 'a\tb', e), /holds a tab/);
+  assert.throws(() => R.tsvRow('a.png', 'cat', { ...e, subgroup: '' }), /is empty/);
+  // Every group the build can write is a valid field.
+  for (const g of Object.keys(R.GROUP_NAMES)) R.tsvRow('a.png', 'x', { ...e, group: Number(g) });
+});
