@@ -19,5 +19,6 @@ int cmd_export(int argc, char** argv);
 int cmd_classify(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_preview(int argc, char** argv);
+int cmd_reinforce(int argc, char** argv);
 
 }  // namespace hc::cli

@@ -22,6 +22,7 @@ static void usage(FILE* to) {
                "  classify  top-k classes of images with an exported classifier\n"
                "  bench     training throughput of a benchmark configuration, as JSON\n"
                "  preview   a grid image of a dataset's first samples, with their captions\n"
+               "  reinforce a reinforced dataset: stored augmentations and teacher embeddings\n"
                "\n"
                "Run 'hyperclip <command> --help' for a command's options.\n");
 }
@@ -59,6 +60,7 @@ int main(int argc, char** argv) {
     if (cmd == "classify") return hc::cli::cmd_classify(argc - 2, argv + 2);
     if (cmd == "bench") return hc::cli::cmd_bench(argc - 2, argv + 2);
     if (cmd == "preview") return hc::cli::cmd_preview(argc - 2, argv + 2);
+    if (cmd == "reinforce") return hc::cli::cmd_reinforce(argc - 2, argv + 2);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hyperclip %s: error: %s\n", cmd.c_str(), e.what());
     return 1;

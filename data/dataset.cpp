@@ -93,6 +93,7 @@ class TsvDataset : public Dataset {
     return s;
   }
   std::string caption(size_t i) const override { return captions_.at(i); }  // no decoding
+  std::string source(size_t i) const override { return paths_.at(i); }
   const std::vector<std::string>& class_names() const override { return no_classes_; }
   std::string describe() const override {
     return cat("tsv:", file_, " (", paths_.size(), " images)");

@@ -50,6 +50,8 @@ class Dataset {
   // Sample i's caption without decoding its image where the dataset can (tokenizer training
   // reads many captions).
   virtual std::string caption(size_t i) const { return get(i).caption; }
+  // Where sample i comes from (its image file for tsv and folder), without decoding where possible.
+  virtual std::string source(size_t i) const { return get(i).source; }
 };
 
 std::unique_ptr<Dataset> open_dataset(const std::string& spec, const DatasetOptions& opt = {});
