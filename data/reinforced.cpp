@@ -12,6 +12,7 @@
 #include "core/hash.h"
 #include "data/atomic_file.h"
 #include "data/dataset_readers.h"
+#include "data/loader.h"
 #include "data/safetensors.h"
 #include "infer/templates.h"
 
@@ -90,6 +91,22 @@ std::string base_identity(const Dataset& base, const std::vector<std::string>& t
     for (size_t i = 0; i < base.size(); ++i) h.add(base.caption(i));
   }
   return h.hex();
+}
+
+ReinforcedDraw reinforced_draw(const ReinforcedSamples& samples, int64_t augmentations, uint64_t seed, int64_t epoch,
+                               size_t sample) {
+  const uint64_t stream = mix_seed(seed, static_cast<uint64_t>(epoch), sample);
+  const uint32_t C = samples.caption_count(sample);
+  ReinforcedDraw d;
+  Generator g(stream);  // the loader's stream: its first draw picks a labelled sample's template
+  uint32_t real = static_cast<uint32_t>(g.next_u64() % C);
+  Generator v(mix_seed(stream, 0x51E3));
+  d.view = static_cast<int64_t>(v.next_u64() % static_cast<uint64_t>(augmentations));
+  Generator x(mix_seed(stream, 0xE7A));
+  uint32_t extra = C > 1 ? (real + 1 + static_cast<uint32_t>(x.next_u64() % (C - 1))) % C : real;
+  d.real = samples.caption(sample, real);
+  d.extra = samples.caption(sample, extra);
+  return d;
 }
 
 // ---- JSON files ------------------------------------------------------------------------------------

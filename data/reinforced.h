@@ -153,6 +153,17 @@ class ReinforcedData {
   std::vector<float> image_, text_;
 };
 
+// What training takes from reinforced sample `sample` in `epoch`, deterministic by (seed, epoch,
+// sample): one of its R stored views, its real caption (drawn as the plain loader draws a labelled
+// sample's template, so that a reinforced run at λ = 0 trains exactly as a plain one) and an extra
+// caption (another of its captions when it has several, else the same). Captions as table ids.
+struct ReinforcedDraw {
+  int64_t view = 0;
+  uint32_t real = 0, extra = 0;
+};
+ReinforcedDraw reinforced_draw(const ReinforcedSamples& samples, int64_t augmentations, uint64_t seed, int64_t epoch,
+                               size_t sample);
+
 // The reinforced samples as a dataset (sample i is the base row of its image), for the loader.
 class ReinforcedImages : public Dataset {
  public:

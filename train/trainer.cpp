@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/backend.h"
+#include "data/reinforced.h"
 #include "data/synthetic.h"
 #include "data/tokenizer.h"
 #include "infer/templates.h"
@@ -18,6 +19,7 @@
 #include "models/config_io.h"
 #include "models/hyperclip.h"
 #include "train/checkpoint.h"
+#include "train/reinforced_step.h"
 #include "train/step.h"
 
 namespace hc {
@@ -47,7 +49,8 @@ static json options_json(const TrainOptions& o) {
           {"image_size", o.image_size}, {"context", o.context}, {"set_size", o.set_size}, {"generated", o.generated},
           {"data", o.data}, {"eval_data", o.eval_data}, {"steps", o.steps}, {"epochs", o.epochs}, {"batch", o.batch}, {"warmup", o.warmup}, {"lr", o.lr}, {"hyper_lr_scale", o.hyper_lr_scale},
           {"wd", o.wd}, {"clip", o.clip}, {"seed", o.seed}, {"threads", o.threads}, {"vocab", o.vocab},
-          {"synthetic_size", o.synthetic_size}};
+          {"synthetic_size", o.synthetic_size}, {"reinforced", o.reinforced}, {"distill_weight", o.distill_weight},
+          {"extra_captions", o.extra_captions}};
 }
 
 // One evaluation set: the dataset with its class names and templates.
@@ -81,6 +84,7 @@ class Trainer {
   int run() {
     check_options();
     open_data();
+    open_reinforced();
     read_resume_info();
     make_tokenizer();
     build_model();
@@ -124,6 +128,23 @@ class Trainer {
         std::fprintf(stderr, "eval data: %s\n", what.c_str());
         evals_.push_back(std::move(e));
       }
+  }
+
+  // --reinforced: the stored views and teacher embeddings of the training data, which must be the
+  // data they were built from.
+  void open_reinforced() {
+    if (opt_.reinforced.empty()) return;
+    HC_CHECK(opt_.augment == Augment::None, "--augment does not apply with --reinforced: training re-applies the ",
+             "augmentations the reinforced dataset stores");
+    auto t0 = Clock::now();
+    reinforced_ = std::make_unique<ReinforcedData>(opt_.reinforced, *train_,
+                                                   train_->labelled() ? train_templates_ : std::vector<std::string>());
+    reinforced_images_ = std::make_unique<ReinforcedImages>(*train_, reinforced_->samples());
+    std::fprintf(stderr, "reinforced: %s: %lld images x %lld views, %zu teachers (D %lld); distillation weight %g, "
+                 "extra captions %s (%.1fs)\n", opt_.reinforced.c_str(), (long long)reinforced_->samples().size(),
+                 (long long)reinforced_->augmentations(), reinforced_->index().teachers.size(),
+                 (long long)reinforced_->dim(), opt_.distill_weight, opt_.extra_captions ? "on" : "off",
+                 std::chrono::duration<double>(Clock::now() - t0).count());
   }
 
   // The configuration, tokenizer and step of the checkpoint to resume from (weights come later).
@@ -197,7 +218,12 @@ class Trainer {
     lo.workers = opt_.workers;
     lo.skip_corrupt = !opt_.fail_on_corrupt;
     lo.caption_templates = train_templates_;
-    loader_ = std::make_unique<Loader>(*train_, lo);
+    if (reinforced_)  // one stored view per image and epoch, re-applied exactly
+      lo.replay = [this](int64_t epoch, size_t idx) {
+        return reinforced_->augment(idx, reinforced_draw(reinforced_->samples(), reinforced_->augmentations(), opt_.seed,
+                                                         epoch, idx).view);
+      };
+    loader_ = std::make_unique<Loader>(reinforced_images_ ? static_cast<const Dataset&>(*reinforced_images_) : *train_, lo);
     per_epoch_ = loader_->batches_per_epoch();
     total_ = opt_.steps > 0 ? opt_.steps : opt_.epochs * per_epoch_;
     warmup_ = opt_.warmup >= 0 ? opt_.warmup : std::min<int64_t>(500, total_ / 10);
@@ -251,21 +277,72 @@ class Trainer {
     images_ = n == batch_.images.size(0) ? batch_.images : slice(batch_.images, 0, 0, n);
     images_ = images_.to(device_);  // the loader fills host memory
     batch_.captions.resize(n);
+    if (reinforced_) reinforced_batch(epoch, n);
     tokenize_batch(tok_, batch_.captions, cfg_.text.context, tokens_, eot_);
     tokens_ = tokens_.to(device_);
     eot_ = eot_.to(device_);
     return true;
   }
 
+  // --reinforced: the batch's real captions (in place of the loader's), its extra captions and the
+  // teachers' embeddings of its stored views and of both captions, as reinforced_draw picks them.
+  void reinforced_batch(int64_t epoch, int64_t n) {
+    const ReinforcedSamples& s = reinforced_->samples();
+    const int64_t D = reinforced_->dim();
+    HC_CHECK(static_cast<int64_t>(batch_.indices.size()) >= n && batch_.sources.size() == batch_.indices.size(),
+             "the loader gave ", batch_.indices.size(), " sample indices for ", n, " images");
+    Tensor image = Tensor::empty({n, D}), text = Tensor::empty({n, D}), extra_text = Tensor::empty({n, D});
+    std::vector<std::string> extra(n);
+    for (int64_t i = 0; i < n; ++i) {
+      size_t idx = batch_.indices[i];
+      HC_CHECK(batch_.sources[i] == s.source[idx], opt_.reinforced, ": sample ", idx, " was reinforced from ",
+               s.source[idx], ", the training data gives ", batch_.sources[i]);
+      ReinforcedDraw d = reinforced_draw(s, reinforced_->augmentations(), opt_.seed, epoch, idx);
+      std::copy_n(reinforced_->image_embedding(idx, d.view), D, image.data<float>() + i * D);
+      std::copy_n(reinforced_->text_embedding(d.real), D, text.data<float>() + i * D);
+      std::copy_n(reinforced_->text_embedding(d.extra), D, extra_text.data<float>() + i * D);
+      batch_.captions[i] = s.captions[d.real];
+      extra[i] = s.captions[d.extra];
+    }
+    rbatch_.teacher_dims = reinforced_->index().teacher_dims();
+    rbatch_.teacher_image = image.to(device_);
+    rbatch_.teacher_text = text.to(device_);
+    rbatch_.extra_tokens = rbatch_.extra_eot = rbatch_.teacher_extra = Tensor();
+    if (opt_.extra_captions) {
+      tokenize_batch(tok_, extra, cfg_.text.context, rbatch_.extra_tokens, rbatch_.extra_eot);
+      rbatch_.extra_tokens = rbatch_.extra_tokens.to(device_);
+      rbatch_.extra_eot = rbatch_.extra_eot.to(device_);
+      rbatch_.teacher_extra = extra_text.to(device_);
+    }
+  }
+
+  // --reinforced: (1−λ)·SigLIP + λ·distillation for the real and the extra captions, summed.
+  StepResult reinforced_step(double lr) {
+    rbatch_.images = images_;
+    rbatch_.tokens = tokens_;
+    rbatch_.eot = eot_;
+    return train_step_reinforced(*model_, *optim_, rbatch_, opt_.distill_weight, lr, opt_.clip, &terms_);
+  }
+
   // The metrics line of a step, and the progress line every --log-every steps.
   void log_step(const StepResult& r, double lr, int64_t n, double seconds) {
     window_images_ += n;
     window_seconds_ += seconds;
-    metrics_ << json{{"step", step_}, {"epoch", (step_ - 1) / per_epoch_}, {"loss", r.loss}, {"lr", lr},
-                     {"images_per_s", n / seconds}, {"grad_norm", r.grad_norm},
-                     {"logit_scale", model_->logit_scale.item()}, {"logit_bias", model_->logit_bias.item()},
-                     {"skipped", batch_.skipped}}.dump()
-             << "\n";
+    json line = {{"step", step_}, {"epoch", (step_ - 1) / per_epoch_}, {"loss", r.loss}, {"lr", lr},
+                 {"images_per_s", n / seconds}, {"grad_norm", r.grad_norm},
+                 {"logit_scale", model_->logit_scale.item()}, {"logit_bias", model_->logit_bias.item()},
+                 {"skipped", batch_.skipped}};
+    if (reinforced_) {  // the terms unweighted; loss = (1−λ)·loss_siglip + λ·loss_distill
+      line["loss_siglip"] = terms_.siglip_real + terms_.siglip_extra;
+      line["loss_distill"] = terms_.distill_real + terms_.distill_extra;
+      line["loss_siglip_real"] = terms_.siglip_real;
+      line["loss_distill_real"] = terms_.distill_real;
+      if (opt_.extra_captions) {
+        line["loss_siglip_extra"] = terms_.siglip_extra;
+        line["loss_distill_extra"] = terms_.distill_extra;
+      }
+    }
+    metrics_ << line.dump() << "\n";
     if (step_ % opt_.log_every == 0 || step_ == total_ || step_ == first_ + 1) {
       double elapsed = std::chrono::duration<double>(Clock::now() - t_start_).count();
       double eta = elapsed / (step_ - first_) * (total_ - step_);
@@ -327,7 +404,7 @@ class Trainer {
       double lr = lr_at(step_, opt_.lr, warmup_, total_);
       StepResult r;
       try {
-        r = train_step(*model_, *optim_, images_, tokens_, eot_, lr, opt_.clip);
+        r = reinforced_ ? reinforced_step(lr) : train_step(*model_, *optim_, images_, tokens_, eot_, lr, opt_.clip);
       } catch (const NonFiniteLoss& e) {
         return stop_on_non_finite(e);
       }
@@ -351,6 +428,8 @@ class Trainer {
   std::unique_ptr<Dataset> train_;
   std::vector<std::string> train_templates_;
   std::vector<EvalSet> evals_;
+  std::unique_ptr<ReinforcedData> reinforced_;           // --reinforced
+  std::unique_ptr<ReinforcedImages> reinforced_images_;  // its images, what the loader reads
   // Model and optimiser.
   std::unique_ptr<Checkpoint> resume_;
   Tokenizer tok_;
@@ -363,6 +442,8 @@ class Trainer {
   // The current batch.
   Batch batch_;
   Tensor images_, tokens_, eot_;
+  ReinforcedBatch rbatch_;  // --reinforced: the rest of the batch
+  ReinforcedLosses terms_;
   // Output.
   std::ofstream metrics_;
   TrainState state_;

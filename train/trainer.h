@@ -27,6 +27,11 @@ struct TrainOptions {
   Augment augment = Augment::None;
   int workers = 2;
   bool fail_on_corrupt = false;
+  // Reinforced training (SPEC 2.2): the reinforced dataset of --data (data/reinforced.h), the
+  // distillation weight λ, and whether each step adds a batch of extra captions.
+  std::string reinforced;
+  double distill_weight = 0.75;
+  bool extra_captions = true;
   // Tokenizer.
   std::string tokenizer_file;
   int64_t vocab = 8192;
