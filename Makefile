@@ -226,6 +226,13 @@ data-emoji: data/emoji/node_modules/.package-lock.json
 bench-emoji: $(BUILD)/hyperclip
 	DATA=$(EMOJI_DATA) /usr/bin/python3 tools/bench_emoji.py
 
+# Multi-modal reinforced training on the emoji benchmark (tools/bench_reinforced.py, docs/reinforced.md):
+# teachers, `hyperclip reinforce`, students plain and distilled; budget through STEPS / TEACHER_STEPS /
+# AUGMENTATIONS / WEIGHTS / JOBS / THREADS (see tools/bench_reinforced.py) -> results/reinforced/.
+.PHONY: bench-reinforced
+bench-reinforced: $(BUILD)/hyperclip
+	DATA=$(EMOJI_DATA) /usr/bin/python3 tools/bench_reinforced.py
+
 # GPU training throughput, SPEC §4 gpu-convnet and gpu-vit (needs a GPU): the engine in fp32 and
 # bf16, then PyTorch eager and torch.compile on the same GPU in the same run, JSON lines with
 # images/s and MFU. PEAK_TFLOPS=X overrides the GPU's peak from bench/gpu_peak.h; TORCH_PYTHON

@@ -14,6 +14,7 @@ static const char* kTrainHelp =
     "                       [--seed S] [--threads N] [--device cpu|cuda] [--precision fp32|bf16]\n"
     "                       [--tokenizer FILE]\n"
     "                       --out DIR [--resume CKPT]\n"
+    "                       [--reinforced DIR [--distill-weight X] [--extra-captions on|off]]\n"
     "\n"
     "Trains a model and writes DIR/metrics.jsonl (one JSON object per step; evaluations as their own\n"
     "lines), DIR/last.safetensors and periodic DIR/step_NNNNNN.safetensors checkpoints.\n"
@@ -53,6 +54,10 @@ static const char* kTrainHelp =
     "  --eval-every N       zero-shot evaluation every N steps (and at the end)\n"
     "  --eval-samples N     evaluate on at most N samples per set\n"
     "  --ckpt-every N       checkpoint every N steps (and at the end)\n"
+    "  --reinforced DIR     train on a reinforced dataset of --data (hyperclip reinforce; docs/reinforced.md):\n"
+    "                       one stored view per image and epoch, loss (1-X)*SigLIP + X*distillation\n"
+    "  --distill-weight X   the distillation weight X (default 0.75)\n"
+    "  --extra-captions on|off  add a batch of each image's extra captions to each step (default on)\n"
     "  --lr default 5e-4, --wd default 0.1, --warmup default min(500, steps/10), --seed default 0\n";
 
 int cmd_train(int argc, char** argv) {
@@ -61,7 +66,7 @@ int cmd_train(int argc, char** argv) {
           "lr", "wd", "warmup", "seed", "threads", "device", "precision", "tokenizer", "out", "resume", "embed", "image-size", "context", "text-causal",
           "set-size", "generated-layers", "hyper-lr-scale", "num-tokens", "clip", "vocab", "augment", "workers", "on-corrupt", "synthetic-size",
           "log-every", "eval-every", "eval-samples", "ckpt-every", "set-sampling", "group-column", "hyper-input",
-          "hyper-input-scale", "diag-sets"},
+          "hyper-input-scale", "diag-sets", "reinforced", "distill-weight", "extra-captions"},
          {"help"});
   if (a.flag("help")) {
     std::printf("%s", kTrainHelp);
@@ -118,6 +123,14 @@ int cmd_train(int argc, char** argv) {
   o.eval_every = a.get_int("eval-every", 0);
   o.eval_samples = a.get_int("eval-samples", 0);
   o.ckpt_every = a.get_int("ckpt-every", 0);
+  o.reinforced = a.get("reinforced", "");
+  o.distill_weight = a.get_double("distill-weight", o.distill_weight);
+  HC_CHECK(o.distill_weight >= 0 && o.distill_weight <= 1, "--distill-weight must be in [0, 1], got ", o.distill_weight);
+  std::string extra = a.get("extra-captions", "on");
+  HC_CHECK(extra == "on" || extra == "off", "--extra-captions expects on or off, got '", extra, "'");
+  o.extra_captions = extra == "on";
+  HC_CHECK(!o.reinforced.empty() || (!a.has("distill-weight") && !a.has("extra-captions")),
+           "--distill-weight and --extra-captions need --reinforced DIR");
   return run_train(o);
 }
 

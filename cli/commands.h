@@ -20,5 +20,6 @@ int cmd_classify(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_preview(int argc, char** argv);
 int cmd_groups(int argc, char** argv);
+int cmd_reinforce(int argc, char** argv);
 
 }  // namespace hc::cli

@@ -23,6 +23,7 @@ static void usage(FILE* to) {
                "  bench     training throughput of a benchmark configuration, as JSON\n"
                "  preview   a grid image of a dataset's first samples, with their captions\n"
                "  groups    group a captions TSV by clusters of its text embeddings (for set sampling)\n"
+               "  reinforce a reinforced dataset: stored augmentations and teacher embeddings\n"
                "\n"
                "Run 'hyperclip <command> --help' for a command's options.\n");
 }
@@ -61,6 +62,7 @@ int main(int argc, char** argv) {
     if (cmd == "bench") return hc::cli::cmd_bench(argc - 2, argv + 2);
     if (cmd == "preview") return hc::cli::cmd_preview(argc - 2, argv + 2);
     if (cmd == "groups") return hc::cli::cmd_groups(argc - 2, argv + 2);
+    if (cmd == "reinforce") return hc::cli::cmd_reinforce(argc - 2, argv + 2);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hyperclip %s: error: %s\n", cmd.c_str(), e.what());
     return 1;

@@ -149,14 +149,12 @@ Image resize_center_crop(const Image& img, int size) {
   return crop(resized, left, top, size, size);
 }
 
-Image random_resized_crop(const Image& img, int size, Generator& g, double scale_min,
-                          double scale_max) {
-  HC_CHECK(size > 0, "random_resized_crop: size ", size, " must be positive");
-  HC_CHECK(img.width > 0 && img.height > 0, "random_resized_crop: empty image");
+CropBox random_resized_crop_box(int width, int height, Generator& g, double scale_min, double scale_max) {
+  HC_CHECK(width > 0 && height > 0, "random_resized_crop: empty image");
   HC_CHECK(0 < scale_min && scale_min <= scale_max && scale_max <= 1.0,
            "random_resized_crop: scale range [", scale_min, ", ", scale_max, "] is invalid");
   const double ratio_lo = 3.0 / 4.0, ratio_hi = 4.0 / 3.0;
-  const double area = static_cast<double>(img.width) * img.height;
+  const double area = static_cast<double>(width) * height;
   const double log_lo = std::log(ratio_lo), log_hi = std::log(ratio_hi);
   // torchvision's RandomResizedCrop.get_params: up to 10 tries at a random area and log-uniform
   // aspect ratio; a try whose box does not fit the image is discarded.
@@ -165,23 +163,41 @@ Image random_resized_crop(const Image& img, int size, Generator& g, double scale
     double aspect = std::exp(log_lo + (log_hi - log_lo) * g.uniform());
     int w = py_round(std::sqrt(target_area * aspect));
     int h = py_round(std::sqrt(target_area / aspect));
-    if (w > 0 && h > 0 && w <= img.width && h <= img.height) {
+    if (w > 0 && h > 0 && w <= width && h <= height) {
       // randint over [0, H-h] and [0, W-w], inclusive.
-      int top = std::min(static_cast<int>(g.uniform() * (img.height - h + 1)), img.height - h);
-      int left = std::min(static_cast<int>(g.uniform() * (img.width - w + 1)), img.width - w);
-      return resize_bicubic(crop(img, left, top, w, h), size, size);
+      int top = std::min(static_cast<int>(g.uniform() * (height - h + 1)), height - h);
+      int left = std::min(static_cast<int>(g.uniform() * (width - w + 1)), width - w);
+      return {left, top, w, h};
     }
   }
   // Fallback: the whole image, cropped centrally to the nearest allowed aspect ratio.
-  int w = img.width, h = img.height;
+  int w = width, h = height;
   double in_ratio = static_cast<double>(w) / h;
   if (in_ratio < ratio_lo) {
-    h = std::max(1, std::min(img.height, py_round(w / ratio_lo)));
+    h = std::max(1, std::min(height, py_round(w / ratio_lo)));
   } else if (in_ratio > ratio_hi) {
-    w = std::max(1, std::min(img.width, py_round(h * ratio_hi)));
+    w = std::max(1, std::min(width, py_round(h * ratio_hi)));
   }
-  int top = (img.height - h) / 2, left = (img.width - w) / 2;
-  return resize_bicubic(crop(img, left, top, w, h), size, size);
+  return {(width - w) / 2, (height - h) / 2, w, h};
+}
+
+Image apply_augment(const Image& img, const AugmentParams& a, int size, const std::string& name) {
+  HC_CHECK(size > 0, "apply_augment: size ", size, " must be positive");
+  const CropBox& b = a.box;
+  HC_CHECK(b.width > 0 && b.height > 0 && b.left >= 0 && b.top >= 0 && b.left <= img.width - b.width &&
+               b.top <= img.height - b.height,
+           name, ": crop box (left ", b.left, ", top ", b.top, ", ", b.width, "x", b.height, ") does not lie inside the ",
+           img.width, "x", img.height, " image");
+  Image out = resize_bicubic(crop(img, b.left, b.top, b.width, b.height), size, size);
+  return a.flip ? hflip(out) : out;
+}
+
+Image random_resized_crop(const Image& img, int size, Generator& g, double scale_min,
+                          double scale_max) {
+  HC_CHECK(size > 0, "random_resized_crop: size ", size, " must be positive");
+  AugmentParams a;
+  a.box = random_resized_crop_box(img.width, img.height, g, scale_min, scale_max);
+  return apply_augment(img, a, size);
 }
 
 Image hflip(const Image& img) {

@@ -41,9 +41,27 @@ Image resize_bicubic(const Image& img, int width, int height);
 Image resize_center_crop(const Image& img, int size);
 // torchvision's RandomResizedCrop: area fraction in [scale_min, scale_max], aspect ratio in
 // [3/4, 4/3] (log-uniform), up to 10 tries, then a centre crop fallback; resized to size×size.
+// The same as apply_augment(img, {random_resized_crop_box(...), false}, size).
 Image random_resized_crop(const Image& img, int size, Generator& g, double scale_min = 0.08,
                           double scale_max = 1.0);
 Image hflip(const Image& img);
+
+// A rectangle of a source image, in its pixels: columns [left, left+width), rows [top, top+height).
+struct CropBox {
+  int left = 0, top = 0, width = 0, height = 0;
+};
+// The parameters of one draw of the training augmentation: the crop box, then a horizontal flip
+// of the resized crop. Reinforced datasets store them, so that training re-applies a view exactly.
+struct AugmentParams {
+  CropBox box;
+  bool flip = false;
+};
+// The box random_resized_crop cuts from a width×height image, drawn from g exactly as it draws.
+CropBox random_resized_crop_box(int width, int height, Generator& g, double scale_min = 0.08,
+                                double scale_max = 1.0);
+// Crops a.box (an error naming `name` unless it lies inside the image), resizes the crop to
+// size×size (bicubic, antialiased) and flips it when a.flip: the view the parameters describe.
+Image apply_augment(const Image& img, const AugmentParams& a, int size, const std::string& name = "image");
 
 // CLIP's normalisation constants.
 constexpr float kImageMean[3] = {0.48145466f, 0.4578275f, 0.40821073f};

@@ -11,6 +11,18 @@ Augment parse_augment(const std::string& s) {
   throw Error("unknown augmentation '" + s + "' (expected none, crop or crop-flip)");
 }
 
+AugmentParams draw_augment(int width, int height, Augment kind, double crop_scale_min, Generator& g) {
+  AugmentParams a;
+  if (kind == Augment::None) {
+    int side = std::min(width, height);
+    a.box = {(width - side) / 2, (height - side) / 2, side, side};
+    return a;
+  }
+  a.box = random_resized_crop_box(width, height, g, crop_scale_min, 1.0);
+  a.flip = kind == Augment::CropFlip && g.uniform() < 0.5;
+  return a;
+}
+
 uint64_t mix_seed(uint64_t a, uint64_t b, uint64_t c) {
   uint64_t h = 0x9E3779B97F4A7C15ull;
   for (uint64_t v : {a, b, c}) {
@@ -79,13 +91,15 @@ Batch Loader::make_batch(int64_t epoch, int64_t b) const {
     }
     kept.push_back(k - lo);
     Image img;
-    if (opt_.augment == Augment::None) {
+    if (opt_.replay) {
+      img = apply_augment(s.image, opt_.replay(epoch, idx), opt_.image_size, s.source);
+    } else if (opt_.augment == Augment::None) {
       img = (s.image.width == opt_.image_size && s.image.height == opt_.image_size)
                 ? std::move(s.image)
                 : resize_center_crop(s.image, opt_.image_size);
     } else {
-      img = random_resized_crop(s.image, opt_.image_size, g, opt_.crop_scale_min, 1.0);
-      if (opt_.augment == Augment::CropFlip && g.uniform() < 0.5) img = hflip(img);
+      AugmentParams a = draw_augment(s.image.width, s.image.height, opt_.augment, opt_.crop_scale_min, g);
+      img = apply_augment(s.image, a, opt_.image_size, s.source);
     }
     images.push_back(std::move(img));
     std::string caption = s.caption;
@@ -101,6 +115,7 @@ Batch Loader::make_batch(int64_t epoch, int64_t b) const {
     out.captions.push_back(caption);
     out.labels.push_back(s.label);
     out.sources.push_back(s.source);
+    out.indices.push_back(idx);
   }
   if (out.skipped > 0 && opt_.set_size > 0) drop_broken_sets(out, images, kept, broken_sets);
   if (!images.empty()) out.images = images_to_tensor(images);

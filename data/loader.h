@@ -4,6 +4,7 @@
 #pragma once
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -18,6 +19,10 @@ namespace hc {
 
 enum class Augment { None, Crop, CropFlip };
 Augment parse_augment(const std::string& s);
+// One draw of augmentation `kind` for a width×height image, from g in the order the loader draws
+// (crop box, then the flip's coin for CropFlip). None: the centre square, unflipped (for a square
+// image the view resize_center_crop gives).
+AugmentParams draw_augment(int width, int height, Augment kind, double crop_scale_min, Generator& g);
 
 struct LoaderOptions {
   int64_t batch = 64;
@@ -38,6 +43,9 @@ struct LoaderOptions {
   // Group set sampling (train --set-sampling group): the epoch order comes from this sampler
   // (data/set_sampler.h) instead of a random permutation. Null: random.
   std::shared_ptr<const GroupSetSampler> group_sets;
+  // Reinforced training (data/reinforced.h): the stored augmentation of sample `index` to re-apply
+  // in `epoch` instead of drawing one. Empty: draw as `augment` says.
+  std::function<AugmentParams(int64_t epoch, size_t index)> replay;
 };
 
 struct Batch {
@@ -45,6 +53,7 @@ struct Batch {
   std::vector<std::string> captions;  // training captions (filled for every dataset)
   std::vector<int> labels;            // -1 for caption datasets
   std::vector<std::string> sources;   // where each sample came from
+  std::vector<size_t> indices;        // each sample's index in the dataset
   int64_t skipped = 0;                // corrupt samples dropped from this batch
   std::vector<std::string> skipped_sources;
 };

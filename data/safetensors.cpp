@@ -26,7 +26,7 @@ const Tensor& SafeTensors::get(const std::string& name) const {
   throw Error(cat(path, ": no tensor named '", name, "'"));
 }
 
-static float half_to_float(uint16_t h) {
+float half_to_float(uint16_t h) {
   uint32_t sign = (h >> 15) & 1, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
   float v;
   if (exp == 0) v = std::ldexp(static_cast<float>(mant), -24);
@@ -183,6 +183,31 @@ SafeTensors read_safetensors(const std::string& path) {
   return st;
 }
 
+uint16_t float_to_half(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  const uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000);
+  const uint32_t a = x & 0x7fffffffu;
+  if (a > 0x7f800000u) return sign | 0x7e00;  // NaN (quiet)
+  // 65520 (0x477ff000) is halfway between 65504 and 2^16; ties go to the even neighbour, 2^16,
+  // which half precision cannot hold: infinity from there up.
+  if (a >= 0x477ff000u) return sign | 0x7c00;
+  if (a < 0x38800000u) {
+    // Below 2^-14, the smallest normal half: a subnormal, mantissa = round(|f| · 2^24). The
+    // product is exact (a power of two) and below 1024; nearbyint rounds ties to even. 1024 is
+    // the smallest normal's encoding, so rounding up into the normals comes out right.
+    float v;
+    std::memcpy(&v, &a, 4);
+    return sign | static_cast<uint16_t>(std::nearbyint(v * 16777216.0f));
+  }
+  // Normal: rebias the exponent (127 -> 15), keep 10 of the 23 mantissa bits, round to nearest
+  // even on the 13 dropped; a carry out of the mantissa correctly bumps the exponent.
+  uint32_t h = ((a >> 23) - 127 + 15) << 10 | ((a >> 13) & 0x3ff);
+  const uint32_t rest = a & 0x1fff;
+  if (rest > 0x1000 || (rest == 0x1000 && (h & 1))) ++h;
+  return sign | static_cast<uint16_t>(h);
+}
+
 static const char* st_dtype(DType t) {
   switch (t) {
     case DType::F32: return "F32";
@@ -192,9 +217,10 @@ static const char* st_dtype(DType t) {
   return "?";
 }
 
-void write_safetensors(const std::string& path,
-                       const std::vector<std::pair<std::string, Tensor>>& tensors,
-                       const std::map<std::string, std::string>& metadata) {
+// The writer behind write_safetensors and write_safetensors_f16.
+static void write_tensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
+                          const std::map<std::string, std::string>& metadata, bool floats_as_f16) {
+  auto as_f16 = [&](const Tensor& t) { return floats_as_f16 && t.dtype() != DType::I32; };
   // nlohmann's ordered_json keeps the header in the order given, so the file reads back in order.
   nlohmann::ordered_json h;
   if (!metadata.empty()) {
@@ -206,8 +232,9 @@ void write_safetensors(const std::string& path,
   for (auto& [name, t] : tensors) {
     HC_CHECK(name != "__metadata__", "a tensor cannot be named __metadata__");
     HC_CHECK(!h.contains(name), path, ": duplicate tensor name '", name, "'");
-    uint64_t bytes = static_cast<uint64_t>(t.numel()) * dtype_size(t.dtype());
-    h[name] = {{"dtype", st_dtype(t.dtype())}, {"shape", t.shape()}, {"data_offsets", {offset, offset + bytes}}};
+    uint64_t bytes = static_cast<uint64_t>(t.numel()) * (as_f16(t) ? 2 : dtype_size(t.dtype()));
+    h[name] = {{"dtype", as_f16(t) ? "F16" : st_dtype(t.dtype())}, {"shape", t.shape()},
+               {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
   std::string header = h.dump();
@@ -221,9 +248,26 @@ void write_safetensors(const std::string& path,
   out.write(header);
   for (auto& [name, t] : tensors) {
     Tensor host = t.to(Device::CPU);
+    if (as_f16(t)) {
+      std::vector<double> values = host.to_vector();
+      std::vector<uint16_t> half(values.size());
+      for (size_t i = 0; i < values.size(); ++i) half[i] = float_to_half(static_cast<float>(values[i]));
+      out.write(half.data(), half.size() * 2);
+      continue;
+    }
     out.write(host.raw_data(), static_cast<size_t>(host.numel()) * dtype_size(host.dtype()));
   }
   out.commit();
+}
+
+void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  write_tensors(path, tensors, metadata, false);
+}
+
+void write_safetensors_f16(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
+                           const std::map<std::string, std::string>& metadata) {
+  write_tensors(path, tensors, metadata, true);
 }
 
 }  // namespace hc

@@ -45,4 +45,10 @@ std::string fill_template(const std::string& tmpl, const std::string& name) {
   return at == std::string::npos ? tmpl + " " + name : tmpl.substr(0, at) + name + tmpl.substr(at + 2);
 }
 
+std::vector<std::string> training_templates(const std::string& file, const Dataset& data) {
+  if (!file.empty()) return load_templates(file);
+  std::vector<std::string> t = data.templates();
+  return t.empty() ? cifar_templates() : t;
+}
+
 }  // namespace hc

@@ -89,6 +89,20 @@ Tensor siglip_loss(const Tensor& v, const Tensor& e, const Tensor& t_prime, cons
 // logits, target [n, K] -> 0-dim mean over rows of -sum_k target log_softmax(logits).
 Tensor soft_cross_entropy(const Tensor& logits, const Tensor& target);
 
+// ---- distillation (SPEC 2.2): ops/distillation_loss.cpp, compositions of the ops above ---------
+// The soft targets of one direction: rows [n, D] and cols [m, D] hold K teachers' L2-normalised
+// embeddings side by side (widths dims[0..K)); the result [n, m] is the average over teachers of
+// softmax(scale_by * rows_k cols_kᵀ) by row. Not recorded on the tape (the targets are constants).
+// Image-to-text targets: distillation_targets(teacher_images, teacher_texts, dims); text-to-image:
+// the same with the two swapped.
+Tensor distillation_targets(const Tensor& rows, const Tensor& cols, const std::vector<int64_t>& dims,
+                            double scale_by = 100.0);
+// ½(CE(softmax(t·v eᵀ), target_i2t) + CE(softmax(t·e vᵀ), target_t2i)), t = exp(t'): the student's
+// image embeddings v [n, E] and text embeddings e [m, E] (L2-normalised) against the targets
+// [n, m] and [m, n]; each cross-entropy is a mean over its rows. 0-dim.
+Tensor distillation_loss(const Tensor& v, const Tensor& e, const Tensor& t_prime, const Tensor& target_i2t,
+                         const Tensor& target_t2i);
+
 // ---- helpers for op implementations: ops/op_checks.cpp -----------------------------------------
 // Throws unless every defined tensor is floating, on one device, of one dtype.
 void check_same_float(const char* op, const std::vector<Tensor>& ts);

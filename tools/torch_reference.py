@@ -18,6 +18,9 @@ For each (image tower, mode) it writes tests/data/reference_<tower>_<mode>.safet
                 branch) in evaluation mode on input.images, L2-normalised
 The header's __metadata__ holds format, version and the configuration as JSON.
 
+reference_distill.safetensors checks the distillation loss of reinforced training (SPEC 2.2); its
+layout is described at reference_distill() below.
+
 Regenerate (needs Debian's python3-torch; the tests never need PyTorch):
     /usr/bin/python3 tools/torch_reference.py [--out tests/data]
 """
@@ -894,6 +897,76 @@ def configs():
                                                          hyper_input_scale=2.0)
 
 
+# ---------------------------------------------------------------------------------------------
+# Multi-modal distillation (SPEC 2.2), the loss alone and in the reinforced training objective:
+# tests/data/reference_distill.safetensors (tests/test_distillation_loss.cpp).
+#   input.v [n,E], input.e_real, input.e_extra [n,E] (L2-normalised student embeddings),
+#   input.t_prime, input.bias [], input.teacher_image, input.teacher_real, input.teacher_extra
+#   [n,D] (two teachers side by side, each L2-normalised), input.teacher_dims int32 [2],
+#   input.weight [] (λ)
+#   out.target_i2t, out.target_t2i [n,n] (real captions), out.distill_real, out.siglip_real,
+#   out.total = Σ over real and extra of (1−λ)·SigLIP + λ·distillation;
+#   grad.v, grad.e_real, grad.e_extra, grad.t_prime, grad.bias: gradients of out.total.
+# ---------------------------------------------------------------------------------------------
+def distill_targets(rows, cols, dims, scale=100.0):
+    """Average over teachers of the row softmax of scale·rows_k cols_kᵀ."""
+    total, at = 0, 0
+    for d in dims:
+        total = total + torch.softmax(scale * (rows[:, at:at + d] @ cols[:, at:at + d].t()), dim=1)
+        at += d
+    return total / len(dims)
+
+
+def distill_loss(v, e, t_prime, target_i2t, target_t2i):
+    logits = t_prime.exp() * (v @ e.t())
+    i2t = -(target_i2t * F.log_softmax(logits, dim=1)).sum(1).mean()
+    t2i = -(target_t2i * F.log_softmax(logits.t(), dim=1)).sum(1).mean()
+    return 0.5 * (i2t + t2i)
+
+
+def siglip(v, e, t_prime, bias):
+    n = v.shape[0]
+    z = 2 * torch.eye(n, dtype=v.dtype) - 1
+    return -F.logsigmoid(z * (t_prime.exp() * (v @ e.t()) + bias)).sum() / n
+
+
+def reference_distill(path):
+    gen = torch.Generator().manual_seed(21)
+    n, E, dims, weight = 6, 5, [4, 3], 0.75
+    unit = lambda *shape: F.normalize(torch.randn(*shape, generator=gen), dim=-1).float()
+
+    def teachers():  # each teacher's block normalised on its own, as `hyperclip reinforce` stores them
+        return torch.cat([unit(n, d) for d in dims], dim=1)
+
+    inputs = {"v": unit(n, E), "e_real": unit(n, E), "e_extra": unit(n, E),
+              "t_prime": torch.tensor(math.log(10.0) + 0.3), "bias": torch.tensor(-9.5),
+              "teacher_image": teachers(), "teacher_real": teachers(), "teacher_extra": teachers()}
+    x = {k: t.double().requires_grad_(k in ("v", "e_real", "e_extra", "t_prime", "bias")) for k, t in inputs.items()}
+    total, parts = 0, {}
+    for which in ("real", "extra"):
+        ti2t = distill_targets(x["teacher_image"], x["teacher_" + which], dims)
+        tt2i = distill_targets(x["teacher_" + which], x["teacher_image"], dims)
+        d = distill_loss(x["v"], x["e_" + which], x["t_prime"], ti2t, tt2i)
+        s = siglip(x["v"], x["e_" + which], x["t_prime"], x["bias"])
+        parts[which] = (ti2t, tt2i, d, s)
+        total = total + (1 - weight) * s + weight * d
+    total.backward()
+    ti2t, tt2i, d, s = parts["real"]
+    tensors = [("input." + k, t) for k, t in inputs.items()]
+    tensors += [("input.teacher_dims", torch.tensor(dims, dtype=torch.int32)),
+                ("input.weight", torch.tensor(weight))]
+    tensors += [("out.target_i2t", ti2t), ("out.target_t2i", tt2i), ("out.distill_real", d),
+                ("out.siglip_real", s), ("out.total", total)]
+    tensors += [("grad." + k, x[k].grad) for k in ("v", "e_real", "e_extra", "t_prime", "bias")]
+    meta = {"format": "hyperclip-reference-distill", "version": FORMAT_VERSION, "torch_version": torch.__version__}
+    write_safetensors(path, [(k, t.detach()) for k, t in tensors], meta)
+    print(f"{path}: {os.path.getsize(path)} bytes; distillation {d.item():.6f}, total {total.item():.6f}")
+
+
+# Dumps that are not whole-model configurations: file name -> writer.
+EXTRA_REFERENCES = {"reference_distill.safetensors": reference_distill}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "tests", "data"))
@@ -901,13 +974,16 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.set_num_threads(1)
-    known = [name for name, _ in configs()]
+    known = [name for name, _ in configs()] + list(EXTRA_REFERENCES)
     for name in args.only:
         if name not in known:
             sys.exit(f"torch_reference.py: unknown reference file {name} (known: {', '.join(known)})")
     for name, cfg in configs():
         if not args.only or name in args.only:
             reference(cfg, os.path.join(args.out, name))
+    for name, write in EXTRA_REFERENCES.items():
+        if not args.only or name in args.only:
+            write(os.path.join(args.out, name))
 
 
 if __name__ == "__main__":

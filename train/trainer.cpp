@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/backend.h"
+#include "data/reinforced.h"
 #include "data/synthetic.h"
 #include "data/tokenizer.h"
 #include "infer/conditioning.h"
@@ -22,6 +23,7 @@
 #include "models/config_io.h"
 #include "models/hyperclip.h"
 #include "train/checkpoint.h"
+#include "train/reinforced_step.h"
 #include "train/step.h"
 
 namespace hc {
@@ -52,7 +54,8 @@ static json options_json(const TrainOptions& o) {
           {"data", o.data}, {"eval_data", o.eval_data}, {"steps", o.steps}, {"epochs", o.epochs}, {"batch", o.batch}, {"warmup", o.warmup}, {"lr", o.lr}, {"hyper_lr_scale", o.hyper_lr_scale},
           {"wd", o.wd}, {"clip", o.clip}, {"seed", o.seed}, {"threads", o.threads}, {"vocab", o.vocab},
           {"synthetic_size", o.synthetic_size}, {"set_sampling", o.set_sampling}, {"group_column", o.group_column},
-          {"hyper_input", o.hyper_input}, {"hyper_input_scale", o.hyper_input_scale}, {"diag_sets", o.diag_sets}};
+          {"hyper_input", o.hyper_input}, {"hyper_input_scale", o.hyper_input_scale}, {"diag_sets", o.diag_sets},
+          {"reinforced", o.reinforced}, {"distill_weight", o.distill_weight}, {"extra_captions", o.extra_captions}};
 }
 
 // One evaluation set: the dataset with its class names and templates.
@@ -86,6 +89,7 @@ class Trainer {
   int run() {
     check_options();
     open_data();
+    open_reinforced();
     read_resume_info();
     make_tokenizer();
     build_model();
@@ -106,6 +110,9 @@ class Trainer {
     HC_CHECK(opt_.set_sampling == "random" || opt_.set_sampling == "group", "--set-sampling expects random or group, got '",
              opt_.set_sampling, "'");
     HC_CHECK(opt_.set_sampling == "random" || opt_.set_size > 0, "--set-sampling group needs --set-size S");
+    // The group sampler indexes the training data's rows; a reinforced dataset replays its own order.
+    HC_CHECK(opt_.set_sampling == "random" || opt_.reinforced.empty(),
+             "--set-sampling group with --reinforced is not supported (yet): give one of them");
     HC_CHECK(opt_.diag_sets >= 0, "--diag-sets must be 0 or more");
     device_ = parse_device(opt_.device);
     backend_for(device_).set_math_mode(parse_math_mode(opt_.precision));  // bf16: CUDA only, refused on the CPU
@@ -134,6 +141,23 @@ class Trainer {
         std::fprintf(stderr, "eval data: %s\n", what.c_str());
         evals_.push_back(std::move(e));
       }
+  }
+
+  // --reinforced: the stored views and teacher embeddings of the training data, which must be the
+  // data they were built from.
+  void open_reinforced() {
+    if (opt_.reinforced.empty()) return;
+    HC_CHECK(opt_.augment == Augment::None, "--augment does not apply with --reinforced: training re-applies the ",
+             "augmentations the reinforced dataset stores");
+    auto t0 = Clock::now();
+    reinforced_ = std::make_unique<ReinforcedData>(opt_.reinforced, *train_,
+                                                   train_->labelled() ? train_templates_ : std::vector<std::string>());
+    reinforced_images_ = std::make_unique<ReinforcedImages>(*train_, reinforced_->samples());
+    std::fprintf(stderr, "reinforced: %s: %lld images x %lld views, %zu teachers (D %lld); distillation weight %g, "
+                 "extra captions %s (%.1fs)\n", opt_.reinforced.c_str(), (long long)reinforced_->samples().size(),
+                 (long long)reinforced_->augmentations(), reinforced_->index().teachers.size(),
+                 (long long)reinforced_->dim(), opt_.distill_weight, opt_.extra_captions ? "on" : "off",
+                 std::chrono::duration<double>(Clock::now() - t0).count());
   }
 
   // The configuration, tokenizer and step of the checkpoint to resume from (weights come later).
@@ -213,7 +237,12 @@ class Trainer {
     lo.caption_templates = train_templates_;
     lo.set_size = cfg_.set_size;
     lo.group_sets = make_group_sampler();
-    loader_ = std::make_unique<Loader>(*train_, lo);
+    if (reinforced_)  // one stored view per image and epoch, re-applied exactly
+      lo.replay = [this](int64_t epoch, size_t idx) {
+        return reinforced_->augment(idx, reinforced_draw(reinforced_->samples(), reinforced_->augmentations(), opt_.seed,
+                                                         epoch, idx).view);
+      };
+    loader_ = std::make_unique<Loader>(reinforced_images_ ? static_cast<const Dataset&>(*reinforced_images_) : *train_, lo);
     per_epoch_ = loader_->batches_per_epoch();
     total_ = opt_.steps > 0 ? opt_.steps : opt_.epochs * per_epoch_;
     warmup_ = opt_.warmup >= 0 ? opt_.warmup : std::min<int64_t>(500, total_ / 10);
@@ -289,21 +318,72 @@ class Trainer {
     images_ = n == batch_.images.size(0) ? batch_.images : slice(batch_.images, 0, 0, n);
     images_ = images_.to(device_);  // the loader fills host memory
     batch_.captions.resize(n);
+    if (reinforced_) reinforced_batch(epoch, n);
     tokenize_batch(tok_, batch_.captions, cfg_.text.context, tokens_, eot_);
     tokens_ = tokens_.to(device_);
     eot_ = eot_.to(device_);
     return true;
   }
 
+  // --reinforced: the batch's real captions (in place of the loader's), its extra captions and the
+  // teachers' embeddings of its stored views and of both captions, as reinforced_draw picks them.
+  void reinforced_batch(int64_t epoch, int64_t n) {
+    const ReinforcedSamples& s = reinforced_->samples();
+    const int64_t D = reinforced_->dim();
+    HC_CHECK(static_cast<int64_t>(batch_.indices.size()) >= n && batch_.sources.size() == batch_.indices.size(),
+             "the loader gave ", batch_.indices.size(), " sample indices for ", n, " images");
+    Tensor image = Tensor::empty({n, D}), text = Tensor::empty({n, D}), extra_text = Tensor::empty({n, D});
+    std::vector<std::string> extra(n);
+    for (int64_t i = 0; i < n; ++i) {
+      size_t idx = batch_.indices[i];
+      HC_CHECK(batch_.sources[i] == s.source[idx], opt_.reinforced, ": sample ", idx, " was reinforced from ",
+               s.source[idx], ", the training data gives ", batch_.sources[i]);
+      ReinforcedDraw d = reinforced_draw(s, reinforced_->augmentations(), opt_.seed, epoch, idx);
+      std::copy_n(reinforced_->image_embedding(idx, d.view), D, image.data<float>() + i * D);
+      std::copy_n(reinforced_->text_embedding(d.real), D, text.data<float>() + i * D);
+      std::copy_n(reinforced_->text_embedding(d.extra), D, extra_text.data<float>() + i * D);
+      batch_.captions[i] = s.captions[d.real];
+      extra[i] = s.captions[d.extra];
+    }
+    rbatch_.teacher_dims = reinforced_->index().teacher_dims();
+    rbatch_.teacher_image = image.to(device_);
+    rbatch_.teacher_text = text.to(device_);
+    rbatch_.extra_tokens = rbatch_.extra_eot = rbatch_.teacher_extra = Tensor();
+    if (opt_.extra_captions) {
+      tokenize_batch(tok_, extra, cfg_.text.context, rbatch_.extra_tokens, rbatch_.extra_eot);
+      rbatch_.extra_tokens = rbatch_.extra_tokens.to(device_);
+      rbatch_.extra_eot = rbatch_.extra_eot.to(device_);
+      rbatch_.teacher_extra = extra_text.to(device_);
+    }
+  }
+
+  // --reinforced: (1−λ)·SigLIP + λ·distillation for the real and the extra captions, summed.
+  StepResult reinforced_step(double lr) {
+    rbatch_.images = images_;
+    rbatch_.tokens = tokens_;
+    rbatch_.eot = eot_;
+    return train_step_reinforced(*model_, *optim_, rbatch_, opt_.distill_weight, lr, opt_.clip, &terms_);
+  }
+
   // The metrics line of a step, and the progress line every --log-every steps.
   void log_step(const StepResult& r, double lr, int64_t n, double seconds) {
     window_images_ += n;
     window_seconds_ += seconds;
-    metrics_ << json{{"step", step_}, {"epoch", (step_ - 1) / per_epoch_}, {"loss", r.loss}, {"lr", lr},
-                     {"images_per_s", n / seconds}, {"grad_norm", r.grad_norm},
-                     {"logit_scale", model_->logit_scale.item()}, {"logit_bias", model_->logit_bias.item()},
-                     {"skipped", batch_.skipped}}.dump()
-             << "\n";
+    json line = {{"step", step_}, {"epoch", (step_ - 1) / per_epoch_}, {"loss", r.loss}, {"lr", lr},
+                 {"images_per_s", n / seconds}, {"grad_norm", r.grad_norm},
+                 {"logit_scale", model_->logit_scale.item()}, {"logit_bias", model_->logit_bias.item()},
+                 {"skipped", batch_.skipped}};
+    if (reinforced_) {  // the terms unweighted; loss = (1−λ)·loss_siglip + λ·loss_distill
+      line["loss_siglip"] = terms_.siglip_real + terms_.siglip_extra;
+      line["loss_distill"] = terms_.distill_real + terms_.distill_extra;
+      line["loss_siglip_real"] = terms_.siglip_real;
+      line["loss_distill_real"] = terms_.distill_real;
+      if (opt_.extra_captions) {
+        line["loss_siglip_extra"] = terms_.siglip_extra;
+        line["loss_distill_extra"] = terms_.distill_extra;
+      }
+    }
+    metrics_ << line.dump() << "\n";
     if (step_ % opt_.log_every == 0 || step_ == total_ || step_ == first_ + 1) {
       double elapsed = std::chrono::duration<double>(Clock::now() - t_start_).count();
       double eta = elapsed / (step_ - first_) * (total_ - step_);
@@ -384,7 +464,7 @@ class Trainer {
       double lr = lr_at(step_, opt_.lr, warmup_, total_);
       StepResult r;
       try {
-        r = train_step(*model_, *optim_, images_, tokens_, eot_, lr, opt_.clip);
+        r = reinforced_ ? reinforced_step(lr) : train_step(*model_, *optim_, images_, tokens_, eot_, lr, opt_.clip);
       } catch (const NonFiniteLoss& e) {
         return stop_on_non_finite(e);
       }
@@ -410,6 +490,8 @@ class Trainer {
   std::vector<EvalSet> evals_;
   SampleGroups groups_;  // --set-sampling group
   std::unique_ptr<ConditioningProbe> probe_;
+  std::unique_ptr<ReinforcedData> reinforced_;           // --reinforced
+  std::unique_ptr<ReinforcedImages> reinforced_images_;  // its images, what the loader reads
   // Model and optimiser.
   std::unique_ptr<Checkpoint> resume_;
   Tokenizer tok_;
@@ -422,6 +504,8 @@ class Trainer {
   // The current batch.
   Batch batch_;
   Tensor images_, tokens_, eot_;
+  ReinforcedBatch rbatch_;  // --reinforced: the rest of the batch
+  ReinforcedLosses terms_;
   // Output.
   std::ofstream metrics_;
   TrainState state_;

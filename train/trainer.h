@@ -35,6 +35,11 @@ struct TrainOptions {
   // folder's parent in a two-level folder.
   std::string set_sampling = "random";
   std::string group_column = "group";
+  // Reinforced training (SPEC 2.2): the reinforced dataset of --data (data/reinforced.h), the
+  // distillation weight λ, and whether each step adds a batch of extra captions.
+  std::string reinforced;
+  double distill_weight = 0.75;
+  bool extra_captions = true;
   // Tokenizer.
   std::string tokenizer_file;
   int64_t vocab = 8192;

@@ -1,0 +1,396 @@
+#!/usr/bin/python3
+"""make bench-reinforced: multi-modal reinforced training (SPEC 2.2, docs/reinforced.md) on the emoji
+benchmark, and optionally CIFAR-10: how many images a student needs when it learns from stored teacher
+embeddings, against plain contrastive training at the same schedule.
+
+For each dataset (emoji; CIFAR-10 with CIFAR=1):
+  1. teachers: TEACHERS="CKPT ..." (emoji only), or trained here as bench-emoji trains its runs:
+     TEACHER_TOWERS x TEACHER_MODE for TEACHER_STEPS steps, with their own zero-shot curves;
+  2. `hyperclip reinforce` with every teacher (an ensemble), AUGMENTATIONS views per image; its wall
+     time, per image and per view and teacher, is recorded;
+  3. students: STUDENT_TOWERS x STUDENT_MODES, plain (no --reinforced) and reinforced at each
+     distillation weight in WEIGHTS, STEPS steps of BATCH each, zero-shot at EVAL_POINTS points.
+Writes into OUT: results.json ({"teachers", "reinforce", "students"}), table.md (with the learning-
+efficiency ratios: the images seen a reinforced student needs to reach the plain run's final top-5,
+against the plain run's), concept_top5.png, concept_top1.png, group_top1.png, cifar10_top1.png against
+images seen, and runs/<name>/ (logs, metrics, checkpoints) and reinforced-<dataset>/ (the dataset).
+
+Knobs from the environment (defaults in brackets):
+  DATA [datasets/emoji]  CAPTIONS [train.tsv]  OUT [results/reinforced]  BATCH [128]  LR [3e-3]
+  IMAGE_SIZE [32]  CONTEXT [32]  THREADS [1]  JOBS [2]  EVAL_POINTS [10]  SEEDS ["0"]
+  TEACHERS [""]  TEACHER_TOWERS ["convnet-nano vit-nano"]  TEACHER_MODE [baseline]  TEACHER_STEPS [3000]
+  AUGMENTATIONS [10]  REINFORCE_THREADS [2]  REINFORCE_ARGS [""]
+  STUDENT_TOWERS ["convnet-nano vit-nano"]  STUDENT_MODES ["baseline hyper"]  WEIGHTS ["0.75 1.0"]
+  STEPS [3000]  EXTRA_CAPTIONS [on]  STUDENT_ARGS [""] (e.g. "--hyper-lr-scale 0.1")
+  CIFAR [0]  CIFAR_STEPS [3000]  CIFAR_TEACHER_STEPS [3000]  CIFAR_TAR  CIFAR_DIR (as bench-emoji)
+  REPORT_ONLY=1 rewrites table.md and the plots from OUT/results.json.
+Finished runs are reused and interrupted ones resume (bench_emoji.run_train); `hyperclip reinforce`
+resumes by itself. Run names carry the settings that change them, so variants share OUT.
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def env(name, default):
+    return os.environ.get(name, default)
+
+
+# bench_emoji reads its settings from the environment when imported: give it this benchmark's.
+os.environ["OUT"] = env("OUT", "results/reinforced")
+os.environ.setdefault("THREADS", "1")
+os.environ.setdefault("JOBS", "2")
+os.environ["STOP_AFTER"] = "0"
+os.environ["TRAIN_ARGS"] = ""
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import bench_emoji as be  # noqa: E402  (run_train, run_all's resumption, shell_lines, mean_sd)
+
+OUT = be.OUT
+DATA = env("DATA", "datasets/emoji")
+CAPTIONS = env("CAPTIONS", "train.tsv")
+SEEDS = env("SEEDS", "0").split()
+WEIGHTS = env("WEIGHTS", "0.75 1.0").split()
+EXTRA_CAPTIONS = env("EXTRA_CAPTIONS", "on")
+STUDENT_ARGS = env("STUDENT_ARGS", "").split()
+KNOBS = ["DATA", "CAPTIONS", "OUT", "BATCH", "LR", "IMAGE_SIZE", "CONTEXT", "THREADS", "JOBS", "EVAL_POINTS", "SEEDS",
+         "TEACHERS", "TEACHER_TOWERS", "TEACHER_MODE", "TEACHER_STEPS", "AUGMENTATIONS", "REINFORCE_THREADS",
+         "REINFORCE_ARGS", "STUDENT_TOWERS", "STUDENT_MODES", "WEIGHTS", "STEPS", "EXTRA_CAPTIONS", "STUDENT_ARGS",
+         "CIFAR", "CIFAR_STEPS", "CIFAR_TEACHER_STEPS"]
+
+
+def fail(msg):
+    sys.exit(f"bench-reinforced: {msg}")
+
+
+def command_line():
+    setting = " ".join(f"{k}={json.dumps(os.environ[k]) if ' ' in os.environ[k] else os.environ[k]}"
+                       for k in KNOBS if k in os.environ)
+    return f"{(setting + ' ') if setting else ''}make bench-reinforced"
+
+
+def distinct_images(tsv):
+    """Images of a training TSV (a header line "path<TAB>caption..." is not one)."""
+    with open(tsv, encoding="utf-8") as f:
+        paths = [line.split("\t", 1)[0] for line in f if line.strip()]
+    if paths and paths[0] == "path":
+        paths = paths[1:]
+    return len(set(paths))
+
+
+# ---- the datasets ----------------------------------------------------------------------------------
+
+def datasets():
+    """Each dataset's training data options, evaluation sets and image count."""
+    out = []
+    tsv = os.path.join(DATA, CAPTIONS)
+    for p in (tsv, os.path.join(DATA, "test/concept"), os.path.join(DATA, "test/group")):
+        if not os.path.exists(p):
+            fail(f"{p} is missing: build the dataset first (make data-emoji)")
+    concept, group = f"folder:{DATA}/test/concept", f"folder:{DATA}/test/group"
+    templates = os.path.join(DATA, "templates.txt")
+    out.append(dict(name="emoji", train=f"tsv:{tsv}", evals=[concept, group], templates=templates, concept=concept,
+                    group=group, images=distinct_images(tsv), steps=int(env("STEPS", "3000")),
+                    teacher_steps=int(env("TEACHER_STEPS", "3000")), teachers=env("TEACHERS", "").split()))
+    if env("CIFAR", "0") == "1":
+        specs = be.cifar_specs()  # extracts the archive when needed
+        if specs:
+            cdir = env("CIFAR_DIR", "datasets/cifar10-jpeg")
+            test = f"folder:{cdir}/test"
+            n = sum(len(files) for _, _, files in os.walk(os.path.join(cdir, "train")))
+            out.append(dict(name="cifar10", train=f"folder:{cdir}/train", evals=[test], templates=None, concept=test,
+                            group=None, images=n, steps=int(env("CIFAR_STEPS", "3000")),
+                            teacher_steps=int(env("CIFAR_TEACHER_STEPS", "3000")), teachers=[]))
+    return out
+
+
+def data_args(d):
+    args = ["--data", d["train"]]
+    for e in d["evals"]:
+        args += ["--eval-data", e]
+    return args + (["--templates", d["templates"]] if d["templates"] else [])
+
+
+def model_args(tower, mode):
+    hyper = ["--hyper", "none"] if mode == "baseline" else ["--hyper", "hyper-nano", "--mode", mode]
+    return ["--image", tower, "--text", "text-nano", *hyper]
+
+
+def train(name, args, steps, d, extra_key=None):
+    """One `hyperclip train` through bench_emoji's runner (resumable, reused when finished); its summary."""
+    key = {"args": args, "steps": steps, "batch": be.BATCH, "lr": be.LR, "image_size": be.IMAGE_SIZE,
+           "context": be.CONTEXT, "threads": be.THREADS, **(extra_key or {})}
+    summary_path = os.path.join(OUT, "runs", name, "summary.json")
+    if os.path.exists(summary_path):
+        done = json.load(open(summary_path))
+        if done.get("key") == key:
+            print(f"[{name}] already finished, reusing {summary_path}", flush=True)
+            return done["result"]
+    rows, wall, _ = be.run_train(name, args, steps, key)
+    loss = [(r["step"] * be.BATCH, r["loss"]) for r in rows if "loss" in r]
+    evals = {e: [r for r in rows if r.get("eval") == e] for e in d["evals"]}
+    concept, group = evals[d["concept"]], evals.get(d["group"], [])
+    last = concept[-1]
+    ips = [r["images_per_s"] for r in rows if "images_per_s" in r][1:]
+    result = {
+        "dataset": d["name"], "run": name, "steps": steps, "batch": be.BATCH, "images_seen": steps * be.BATCH,
+        "image_passes": round(steps * be.BATCH / d["images"], 2), "top1": last["top1"], "top5": last["top5"], "n": last["n"],
+        "group_top1": group[-1]["top1"] if group else None, "wall_s": round(wall, 1),
+        "images_per_s": statistics.median(ips) if ips else None, "command": command_line(),
+        "curve": {"images_seen": [r["step"] * be.BATCH for r in concept], "top1": [r["top1"] for r in concept],
+                  "top5": [r["top5"] for r in concept], "group_top1": [r["top1"] for r in group],
+                  "loss_images_seen": [s for s, _ in loss], "loss": [v for _, v in loss],
+                  "loss_distill": [r["loss_distill"] for r in rows if "loss_distill" in r]},
+    }
+    with open(summary_path + ".tmp", "w") as f:
+        json.dump({"key": key, "result": result}, f)
+    os.replace(summary_path + ".tmp", summary_path)
+    return result
+
+
+def run_parallel(jobs):
+    """Calls each job (a function of no arguments) JOBS at a time; results in order."""
+    import concurrent.futures
+    with concurrent.futures.ThreadPoolExecutor(max_workers=be.JOBS) as pool:
+        return [f.result() for f in [pool.submit(j) for j in jobs]]
+
+
+# ---- the three stages -------------------------------------------------------------------------------
+
+def teachers(d):
+    """The teachers' checkpoints and records (their own zero-shot figures when trained here)."""
+    if d["teachers"]:
+        return d["teachers"], [{"dataset": d["name"], "run": os.path.basename(os.path.dirname(c)), "checkpoint": c}
+                               for c in d["teachers"]]
+    mode = env("TEACHER_MODE", "baseline")
+    specs = []
+    for tower in env("TEACHER_TOWERS", "convnet-nano vit-nano").split():
+        name = f"teacher-{d['name']}-{tower}-{mode}-{d['teacher_steps']}-s0"
+        specs.append((name, tower, model_args(tower, mode) + data_args(d) + ["--seed", "0"]))
+    results = run_parallel([lambda n=n, a=a: train(n, a, d["teacher_steps"], d) for n, _, a in specs])
+    for r, (name, tower, _) in zip(results, specs):
+        r.update(role="teacher", tower=tower, mode=mode, checkpoint=os.path.join(OUT, "runs", name, "last.safetensors"))
+    return [r["checkpoint"] for r in results], results
+
+
+def reinforce(d, checkpoints):
+    """`hyperclip reinforce` into OUT/reinforced-<dataset>-r<R>; its timing line."""
+    R = env("AUGMENTATIONS", "10")
+    out = os.path.join(OUT, f"reinforced-{d['name']}-r{R}")
+    cmd = [be.BIN, "reinforce", *sum((["--teacher", c] for c in checkpoints), []), "--data", d["train"],
+           "--augmentations", R, "--threads", env("REINFORCE_THREADS", "2"), "-o", out, *env("REINFORCE_ARGS", "").split()]
+    if d["templates"]:
+        cmd += ["--templates", d["templates"]]
+    timing_path = os.path.join(out, "timing.json")
+    print(f"\n=== reinforce {d['name']}: R = {R}, {len(checkpoints)} teachers ===\n$ {' '.join(cmd)}", flush=True)
+    t0 = time.time()
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+    if p.returncode != 0:
+        fail(f"reinforce failed (exit {p.returncode})")
+    lines = [json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")]
+    if lines:  # this invocation did work: keep its timing (a folder already complete prints nothing)
+        timing = dict(lines[-1], wall_s=round(time.time() - t0, 1), dir=out, command=" ".join(cmd), dataset=d["name"])
+        if os.path.exists(timing_path):  # an interrupted earlier part: add its times
+            prev = json.load(open(timing_path))
+            if not prev.get("complete"):
+                for k in ("samples", "text_seconds", "image_seconds", "forward_seconds", "wall_s"):
+                    timing[k] = timing[k] + prev[k]
+                timing["seconds_per_image"] = timing["image_seconds"] / timing["samples"]
+        with open(timing_path, "w") as f:
+            json.dump(timing, f)
+    return out, json.load(open(timing_path))
+
+
+def students(d, rdir):
+    specs = []
+    for seed in SEEDS:
+        for tower in env("STUDENT_TOWERS", "convnet-nano vit-nano").split():
+            for mode in env("STUDENT_MODES", "baseline hyper").split():
+                base = model_args(tower, mode) + data_args(d) + ["--seed", seed] + STUDENT_ARGS
+                tag = "-".join(a.lstrip("-") for a in STUDENT_ARGS)
+                stem = f"{d['name']}-{tower}-{mode}{'-' + tag if tag else ''}"
+                specs.append((f"{stem}-plain-{d['steps']}-s{seed}", base, tower, mode, seed, None))
+                for w in WEIGHTS:
+                    args = base + ["--reinforced", rdir, "--distill-weight", w, "--extra-captions", EXTRA_CAPTIONS]
+                    name = f"{stem}-distill{w}-{'extra' if EXTRA_CAPTIONS == 'on' else 'noextra'}-{os.path.basename(rdir)}-{d['steps']}-s{seed}"
+                    specs.append((name, args, tower, mode, seed, w))
+
+    def job(name, args, tower, mode, seed, w):
+        r = train(name, args, d["steps"], d)
+        r.update(role="student", tower=tower, mode=mode, seed=int(seed), variant=" ".join(STUDENT_ARGS),
+                 arm="plain" if w is None else f"distill {w}", distill_weight=None if w is None else float(w),
+                 extra_captions=None if w is None else EXTRA_CAPTIONS, reinforced=None if w is None else rdir)
+        return r
+    return run_parallel([lambda s=s: job(*s) for s in specs])
+
+
+# ---- the report ---------------------------------------------------------------------------------------
+
+def images_to_reach(curve, target, key="top5"):
+    """Images seen when the curve first reaches `target` (linear between evaluation points, from (0, 0));
+    None when it never does."""
+    xs, ys = [0] + curve["images_seen"], [0.0] + curve[key]
+    for i in range(1, len(xs)):
+        if ys[i] >= target:
+            if ys[i] == ys[i - 1]:
+                return xs[i]
+            return xs[i - 1] + (target - ys[i - 1]) / (ys[i] - ys[i - 1]) * (xs[i] - xs[i - 1])
+    return None
+
+
+def efficiency(results):
+    """Per student: the images it needs to reach its plain twin's final top-5, and the ratio."""
+    out = []
+    for r in results["students"]:
+        if r["arm"] == "plain":
+            continue
+        twins = [p for p in results["students"] if p["arm"] == "plain" and p["dataset"] == r["dataset"] and
+                 p["tower"] == r["tower"] and p["mode"] == r["mode"] and p["seed"] == r["seed"] and
+                 p.get("variant", "") == r.get("variant", "")]
+        if not twins:
+            continue
+        plain = twins[0]
+        need = images_to_reach(r["curve"], plain["top5"])
+        out.append({"run": r["run"], "plain": plain["run"], "target_top5": plain["top5"], "images_needed": need,
+                    "plain_images": plain["images_seen"], "ratio": plain["images_seen"] / need if need else None})
+    return out
+
+
+def pct(x):
+    return "–" if x is None else f"{100 * x:.1f}"
+
+
+def table_lines(results):
+    lines = []
+    ts = results["teachers"]
+    if ts:
+        lines += ["Teachers (their own zero-shot figures at the end of their training):", "",
+                  "| data | teacher | steps | top-1 % | top-5 % | group top-1 % | wall s |", "|---|---|---|---|---|---|---|"]
+        for t in ts:
+            lines.append(f"| {t['dataset']} | {t['run']} | {t.get('steps', '–')} | {pct(t.get('top1'))} | {pct(t.get('top5'))} | "
+                         f"{pct(t.get('group_top1'))} | {t.get('wall_s', '–')} |")
+        lines.append("")
+    lines += ["Reinforcement (`hyperclip reinforce`, inference only):", "",
+              "| data | views per image | teachers | images | captions | wall s | s per image | ms per view per teacher | threads |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for x in results["reinforce"]:
+        lines.append(f"| {x['dataset']} | {x['augmentations']} | {x['teachers']} | {x['samples']} | {x['captions']} | "
+                     f"{x['wall_s']} | {x['seconds_per_image']:.4f} | {1e3 * x['seconds_per_view_per_teacher']:.2f} | "
+                     f"{x['threads']} |")
+    eff = {e["run"]: e for e in efficiency(results)}
+    lines += ["", "Students (final zero-shot; the ratio: the plain run's images seen over the images the reinforced run",
+              "needed to reach the plain run's final top-5, so above 1 is more efficient):", "",
+              "| data | tower | mode | arm | seed | top-1 % | top-5 % | group top-1 % | images seen | images to plain's top-5 | "
+              "ratio | wall s |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results["students"]:
+        e = eff.get(r["run"])
+        need = "–" if e is None else ("not reached" if e["images_needed"] is None else f"{e['images_needed']:.0f}")
+        ratio = "–" if e is None or e["ratio"] is None else f"{e['ratio']:.2f}"
+        lines.append(f"| {r['dataset']} | {r['tower']} | {r['mode']}{' `' + r['variant'] + '`' if r.get('variant') else ''} | "
+                     f"{r['arm']} | {r['seed']} | {pct(r['top1'])} | {pct(r['top5'])} | {pct(r['group_top1'])} | "
+                     f"{r['images_seen']} | {need} | {ratio} | {r['wall_s']} |")
+    # HyperCLIP's gap to the baseline, plain and distilled.
+    gaps = []
+    for d in sorted({r["dataset"] for r in results["students"]}):
+        for tower in sorted({r["tower"] for r in results["students"]}):
+            for arm in sorted({r["arm"] for r in results["students"]}):
+                get = {m: [r["top5"] for r in results["students"] if (r["dataset"], r["tower"], r["arm"], r["mode"]) == (d, tower, arm, m)]
+                       for m in ("baseline", "hyper")}
+                if get["baseline"] and get["hyper"]:
+                    b, h = statistics.mean(get["baseline"]), statistics.mean(get["hyper"])
+                    gaps.append(f"| {d} | {tower} | {arm} | {pct(b)} | {pct(h)} | {100 * (h - b):+.1f} |")
+    if gaps:
+        lines += ["", "HyperCLIP against the baseline, plain and distilled (final top-5, mean over seeds):", "",
+                  "| data | tower | arm | baseline % | HyperCLIP % | gap (points) |", "|---|---|---|---|---|---|"] + gaps
+    commands = []
+    for r in results["teachers"] + results["students"]:
+        if r.get("command") and r["command"] not in commands:
+            commands.append(r["command"])
+    lines += ["", f"Made by {'these commands, in order' if len(commands) > 1 else 'this command'}:", "", "```sh"]
+    for c in commands:
+        lines += be.shell_lines(c)
+    lines.append("```")
+    return lines
+
+
+def plots(results):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("plots skipped: python3-matplotlib is not installed (tools/setup_bench.sh)")
+        return
+    palette = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"]
+    styles = {"plain": "-"}
+    figs = [("concept_top5.png", "emoji", "top5", "emoji concept top-5 (held-out family)"),
+            ("concept_top1.png", "emoji", "top1", "emoji concept top-1 (held-out family)"),
+            ("group_top1.png", "emoji", "group_top1", "emoji group top-1 (held-out family)"),
+            ("cifar10_top1.png", "cifar10", "top1", "CIFAR-10 zero-shot top-1 (test set)")]
+    for fname, dataset, key, title in figs:
+        rs = [r for r in results["students"] if r["dataset"] == dataset and r["curve"].get(key)]
+        if not rs:
+            continue
+        series = sorted({(r["tower"], r["mode"]) for r in rs})
+        arms = sorted({r["arm"] for r in rs})
+        plt.figure(figsize=(10, 4.5))
+        for r in rs:
+            c = palette[series.index((r["tower"], r["mode"])) % len(palette)]
+            style = styles.get(r["arm"], ["--", ":", "-."][arms.index(r["arm"]) % 3])
+            plt.plot(r["curve"]["images_seen"], r["curve"][key], style, marker=".", color=c,
+                     label=f"{r['tower']} {r['mode']} {r['arm']} s{r['seed']}")
+        for t in results["teachers"]:
+            if t["dataset"] == dataset and t.get(key) is not None:
+                plt.axhline(t[key], color="gray", linewidth=0.8, linestyle=":")
+        plt.xlabel("images seen")
+        plt.ylabel(key.replace("_", " "))
+        plt.title(title + "; dotted grey: the teachers' final figures")
+        plt.grid(alpha=0.3)
+        plt.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+        plt.tight_layout()
+        plt.savefig(os.path.join(OUT, fname), dpi=110)
+        plt.close()
+        print(f"plot: {os.path.join(OUT, fname)}")
+
+
+def report(results):
+    lines = table_lines(results)
+    with open(os.path.join(OUT, "table.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n" + "\n".join(lines))
+    plots(results)
+
+
+def main():
+    os.chdir(ROOT)
+    if not os.access(be.BIN, os.X_OK):
+        fail(f"{be.BIN} not found: run make first")
+    os.makedirs(OUT, exist_ok=True)
+    path = os.path.join(OUT, "results.json")
+    if env("REPORT_ONLY", "0") == "1":
+        report(json.load(open(path)))
+        return
+    t0 = time.time()
+    results = {"format": "bench-reinforced", "teachers": [], "reinforce": [], "students": []}
+    for d in datasets():
+        print(f"{d['name']}: {d['images']} training images; students {d['steps']} steps of {be.BATCH} "
+              f"({d['steps'] * be.BATCH / d['images']:.1f} passes over the images)", flush=True)
+        checkpoints, trecords = teachers(d)
+        results["teachers"] += trecords
+        rdir, timing = reinforce(d, checkpoints)
+        results["reinforce"].append(timing)
+        results["students"] += students(d, rdir)
+        results["efficiency"] = efficiency(results)
+        with open(path + ".tmp", "w") as f:
+            json.dump(results, f, indent=1)
+        os.replace(path + ".tmp", path)
+    report(results)
+    print(f"\nbench-reinforced: done in {time.time() - t0:.0f}s; results in {OUT}/")
+
+
+if __name__ == "__main__":
+    main()
