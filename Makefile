@@ -67,6 +67,46 @@ ifeq ($(CUDA),1)
               $(CUDA_LIBS)
 endif
 
+# ---- MPI and NCCL: training across processes (docs/distributed.md) -----------------------------
+# MPI=1 when Open MPI's compiler wrapper (mpicxx) or pkg-config's ompi-cxx is found (Debian's
+# libopenmpi-dev, which tools/setup.sh installs); MPI=0 builds without it, and such a binary refuses to
+# run as one of several ranks under mpirun. NCCL=1 when CUDA is built and nccl.h and libnccl.so.2 are
+# found under NCCL_HOME (default CUDA_HOME; on a GPU machine PyTorch's nvidia-nccl-cu* wheel folder,
+# .../site-packages/nvidia/nccl, which holds include/ and lib/). Neither is needed for one process.
+MPICXX ?= mpicxx
+MPI_FOUND := $(if $(shell command -v $(MPICXX) 2>/dev/null),mpicxx,$(if $(shell pkg-config --exists ompi-cxx 2>/dev/null && echo y),pkg-config,))
+MPI ?= $(if $(MPI_FOUND),1,0)
+COMM_SRC := comm/world.cpp
+ifeq ($(MPI),1)
+  ifeq ($(MPI_FOUND),mpicxx)
+    MPI_CFLAGS := $(shell $(MPICXX) --showme:compile)
+    MPI_LIBS   := $(shell $(MPICXX) --showme:link)
+  else
+    MPI_CFLAGS := $(shell pkg-config --cflags ompi-cxx)
+    MPI_LIBS   := $(shell pkg-config --libs ompi-cxx)
+  endif
+  # OMPI_SKIP_MPICXX: the C API only (the C++ bindings are deprecated and unused).
+  CXXFLAGS += -DHC_MPI -DOMPI_SKIP_MPICXX $(filter-out -I%,$(MPI_CFLAGS)) $(patsubst -I%,-isystem %,$(filter -I%,$(MPI_CFLAGS)))
+  LDLIBS   += $(MPI_LIBS)
+  COMM_SRC += comm/mpi_communicator.cpp
+  $(info ✓ MPI ($(MPI_FOUND): $(MPI_LIBS)))
+else
+  $(info ✗ MPI (multi-process training off: install libopenmpi-dev, tools/setup.sh))
+endif
+NCCL_HOME ?= $(CUDA_HOME)
+NCCL_LIBDIR := $(dir $(firstword $(wildcard $(NCCL_HOME)/lib64/libnccl.so.2 $(NCCL_HOME)/lib/libnccl.so.2)))
+NCCL ?= $(if $(and $(filter 1,$(CUDA)),$(wildcard $(NCCL_HOME)/include/nccl.h),$(NCCL_LIBDIR)),1,0)
+ifeq ($(NCCL),1)
+  CXXFLAGS += -DHC_NCCL -isystem $(NCCL_HOME)/include
+  LDLIBS   += -L$(NCCL_LIBDIR) -Wl,-rpath,$(NCCL_LIBDIR) -l:libnccl.so.2
+  COMM_SRC += comm/nccl_communicator.cpp
+  $(info ✓ NCCL ($(NCCL_HOME)/include/nccl.h, $(NCCL_LIBDIR)libnccl.so.2))
+else
+  $(info ✗ NCCL (CUDA ranks need it; not needed on the CPU: NCCL_HOME=DIR with include/nccl.h and lib/libnccl.so.2))
+endif
+LIB_SRC += $(COMM_SRC)
+# ------------------------------------------------------------------------------------------------
+
 LIB_OBJ  := $(LIB_SRC:%.cpp=$(BUILD)/obj/%.o) $(CU_SRC:%.cu=$(BUILD)/obj/%.cu.o)
 CLI_OBJ  := $(CLI_SRC:%.cpp=$(BUILD)/obj/%.o)
 TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/obj/%.o)
@@ -111,6 +151,14 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# comm/world.cpp is compiled differently with and without MPI and NCCL: rebuilt when they change.
+COMM_STAMP := $(BUILD)/obj/comm/.mpi$(MPI)-nccl$(NCCL)
+$(COMM_STAMP):
+	@mkdir -p $(dir $@)
+	@rm -f $(BUILD)/obj/comm/.mpi*
+	@touch $@
+$(BUILD)/obj/comm/world.o: $(COMM_STAMP)
 
 # The main job: HyperCLIP against the baseline on the built-in synthetic data (tools/demo.sh).
 .PHONY: demo

@@ -14,6 +14,7 @@ static const char* kTrainHelp =
     "                       [--seed S] [--threads N] [--device cpu|cuda] [--precision fp32|bf16]\n"
     "                       [--tokenizer FILE]\n"
     "                       --out DIR [--resume CKPT]\n"
+    "       mpirun -np N hyperclip train ... --batch B   (B is the global batch: N slices of B/N)\n"
     "\n"
     "Trains a model and writes DIR/metrics.jsonl (one JSON object per step; evaluations as their own\n"
     "lines), DIR/last.safetensors and periodic DIR/step_NNNNNN.safetensors checkpoints.\n"
@@ -42,15 +43,23 @@ static const char* kTrainHelp =
     "  --eval-every N       zero-shot evaluation every N steps (and at the end)\n"
     "  --eval-samples N     evaluate on at most N samples per set\n"
     "  --ckpt-every N       checkpoint every N steps (and at the end)\n"
-    "  --lr default 5e-4, --wd default 0.1, --warmup default min(500, steps/10), --seed default 0\n";
+    "  --lr default 5e-4, --wd default 0.1, --warmup default min(500, steps/10), --seed default 0\n"
+    "\n"
+    "across processes (under mpirun; docs/distributed.md):\n"
+    "  --siglip-dist gather|ring  the global SigLIP loss: all-gather the texts (default) or pass\n"
+    "                       them around a ring (memory of one slice, N-1 messages each way)\n"
+    "  --hyper-set local|global   the hypernetwork's set: each process's own captions (default,\n"
+    "                       = one process with --set-size B/N) or all B captions\n"
+    "  --sync-bn            batch-norm statistics over all processes' images (= one process on B)\n"
+    "  --bucket-mb X        gradient all-reduce bucket size in MiB (default 25)\n";
 
 int cmd_train(int argc, char** argv) {
   Args a(argc, argv,
          {"image", "text", "hyper", "mode", "data", "eval-data", "classes", "templates", "steps", "epochs", "batch",
           "lr", "wd", "warmup", "seed", "threads", "device", "precision", "tokenizer", "out", "resume", "embed", "image-size", "context",
           "set-size", "generated-layers", "hyper-lr-scale", "num-tokens", "clip", "vocab", "augment", "workers", "on-corrupt", "synthetic-size",
-          "log-every", "eval-every", "eval-samples", "ckpt-every"},
-         {"help"});
+          "log-every", "eval-every", "eval-samples", "ckpt-every", "siglip-dist", "hyper-set", "bucket-mb"},
+         {"help", "sync-bn"});
   if (a.flag("help")) {
     std::printf("%s", kTrainHelp);
     return 0;
@@ -97,6 +106,10 @@ int cmd_train(int argc, char** argv) {
   o.eval_every = a.get_int("eval-every", 0);
   o.eval_samples = a.get_int("eval-samples", 0);
   o.ckpt_every = a.get_int("ckpt-every", 0);
+  o.siglip_dist = a.get("siglip-dist", "gather");
+  o.hyper_set = a.get("hyper-set", "local");
+  o.sync_bn = a.flag("sync-bn");
+  o.bucket_mb = a.get_double("bucket-mb", 25);
   return run_train(o);
 }
 

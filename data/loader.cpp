@@ -26,6 +26,15 @@ Loader::Loader(const Dataset& data, const LoaderOptions& opt) : data_(data), opt
   HC_CHECK(data.size() > 0, "loader: ", data.describe(), " is empty");
   HC_CHECK(!opt.drop_last || static_cast<int64_t>(data.size()) >= opt.batch, "loader: ",
            data.describe(), " holds fewer samples than one batch of ", opt.batch);
+  HC_CHECK(opt.ranks >= 1 && opt.rank >= 0 && opt.rank < opt.ranks, "loader: rank ", opt.rank, " of ", opt.ranks);
+  HC_CHECK(opt.batch % opt.ranks == 0, "loader: global batch ", opt.batch, " is not divisible by ", opt.ranks,
+           " processes");
+}
+
+void Loader::batch_range(int64_t b, int64_t& lo, int64_t& hi) const {
+  int64_t end = static_cast<int64_t>(order_.size()), slice = opt_.batch / opt_.ranks;
+  lo = std::min(b * opt_.batch + opt_.rank * slice, end);
+  hi = std::min(lo + slice, end);
 }
 
 Loader::~Loader() { stop_workers(); }
@@ -51,7 +60,8 @@ std::vector<size_t> Loader::epoch_order(int64_t epoch) const {
 Batch Loader::make_batch(int64_t epoch, int64_t b) const {
   Batch out;
   std::vector<Image> images;
-  int64_t lo = b * opt_.batch, hi = std::min<int64_t>(lo + opt_.batch, static_cast<int64_t>(order_.size()));
+  int64_t lo, hi;
+  batch_range(b, lo, hi);
   for (int64_t k = lo; k < hi; ++k) {
     size_t idx = order_[k];
     // Every random choice for this sample comes from its own stream: reproducible whatever the

@@ -30,6 +30,10 @@ struct LoaderOptions {
   bool drop_last = true;            // training drops a final partial batch
   // Labelled datasets used for training get captions from their class names through these.
   std::vector<std::string> caption_templates;
+  // Data-parallel training (SPEC §6): `batch` is the global batch; this process takes slice `rank`
+  // of the `ranks` equal consecutive slices of each one. The order and every random draw depend on
+  // (seed, epoch, sample) alone, so the ranks together see what one process with the batch sees.
+  int rank = 0, ranks = 1;
 };
 
 struct Batch {
@@ -59,6 +63,8 @@ class Loader {
 
  private:
   Batch make_batch(int64_t epoch, int64_t b) const;
+  // Positions [lo, hi) of the epoch order that batch b holds in this process (its rank's slice).
+  void batch_range(int64_t b, int64_t& lo, int64_t& hi) const;
   void stop_workers();
   void worker();
 

@@ -15,9 +15,14 @@ struct RunResult {
   std::string out;  // stdout, and stderr too unless asked otherwise
 };
 
-inline RunResult run_cli(const std::string& args, bool with_stderr = true) {
+// The binary under test.
+inline std::string hyperclip_bin() {
   const char* bin = std::getenv("HYPERCLIP_BIN");
-  std::string cmd = std::string(bin ? bin : "./build/hyperclip") + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
+  return bin ? bin : "./build/hyperclip";
+}
+
+// Runs a shell command line; its output (what the line redirects to stdout) and exit status.
+inline RunResult run_shell(const std::string& cmd) {
   RunResult r;
   FILE* p = popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);
@@ -27,6 +32,10 @@ inline RunResult run_cli(const std::string& args, bool with_stderr = true) {
   int st = pclose(p);
   r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   return r;
+}
+
+inline RunResult run_cli(const std::string& args, bool with_stderr = true) {
+  return run_shell(hyperclip_bin() + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null"));
 }
 
 }  // namespace hc_test
