@@ -195,6 +195,24 @@ bench: $(BUILD)/hyperclip
 	done; done
 	@/usr/bin/python3 bench/bench_summary.py $(BUILD)/bench.jsonl
 
+# Training across processes (docs/distributed.md): per configuration, one process with
+# BENCH_DIST_RANKS threads, then mpirun -np BENCH_DIST_RANKS with one thread per rank, the same global
+# batch and steps, one after the other in one run: JSON lines with images_per_s and, for the ranks,
+# comm_share (the share of the step spent in collectives). MPIRUN_FLAGS for the launch (the defaults
+# allow root, as CI runs, and leave binding to the OS on a shared machine).
+BENCH_DIST_CONFIGS ?= cpu-vit cpu-convnet
+BENCH_DIST_RANKS   ?= 2
+MPIRUN_FLAGS ?= --oversubscribe --bind-to none --allow-run-as-root
+.PHONY: bench-dist
+bench-dist: $(BUILD)/hyperclip
+	@for cfg in $(BENCH_DIST_CONFIGS); do \
+	  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_WAIT_POLICY=$(BENCH_WAIT) OMP_NUM_THREADS=$(BENCH_DIST_RANKS) \
+	    ./$(BUILD)/hyperclip bench --config $$cfg --steps $(BENCH_STEPS) --threads $(BENCH_DIST_RANKS) || exit 1; \
+	  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_WAIT_POLICY=$(BENCH_WAIT) OMP_NUM_THREADS=1 \
+	    mpirun $(MPIRUN_FLAGS) -np $(BENCH_DIST_RANKS) ./$(BUILD)/hyperclip bench --config $$cfg \
+	    --steps $(BENCH_STEPS) --threads 1 || exit 1; \
+	done
+
 # The multi-style emoji dataset (data/emoji/README.md): pinned npm packages -> PNGs, train TSV and
 # held-out test folders under EMOJI_DATA. EMOJI_HOLDOUT picks the test family, EMOJI_TONES=train adds
 # skin-tone variants to the training side, EMOJI_SIZE the render size.

@@ -5,6 +5,7 @@
 
 #include <mutex>
 
+#include "data/loader.h"
 #include "tests/distributed_checks.h"
 #include "tests/thread_communicator.h"
 
@@ -126,4 +127,52 @@ TEST_CASE("sync_batch_norm: equals batch_norm on the ranks' samples together") {
               return hc_test::sync_batch_norm_error(c, DType::F32, per_set, 90 + ranks);
             }) < 1e-5);
     }
+}
+
+TEST_CASE("loader: the ranks' slices of each batch are one process's batch, augmentation draws included") {
+  DatasetOptions d;
+  d.synthetic_train_size = 60;
+  std::unique_ptr<Dataset> data = open_dataset("synthetic", d);
+  LoaderOptions lo;
+  lo.batch = 12;
+  lo.image_size = 24;
+  lo.seed = 3;
+  lo.augment = Augment::CropFlip;
+  lo.workers = 1;
+  auto batches = [&](const LoaderOptions& o) {
+    Loader loader(*data, o);
+    loader.start(1, 1);  // epoch 1 from its second batch: a resumed run's first batches
+    std::vector<Batch> out(2);
+    for (Batch& b : out) REQUIRE(loader.next(b));
+    return out;
+  };
+  std::vector<Batch> one = batches(lo);
+  for (int ranks : {2, 3}) {
+    INFO(ranks, " ranks");
+    std::vector<std::vector<Batch>> parts;
+    for (int r = 0; r < ranks; ++r) {
+      LoaderOptions o = lo;
+      o.rank = r;
+      o.ranks = ranks;
+      parts.push_back(batches(o));
+    }
+    for (size_t k = 0; k < one.size(); ++k) {
+      std::vector<std::string> sources, captions;
+      std::vector<double> pixels;
+      for (int r = 0; r < ranks; ++r) {
+        const Batch& b = parts[r][k];
+        CHECK(b.images.size(0) == lo.batch / ranks);
+        sources.insert(sources.end(), b.sources.begin(), b.sources.end());
+        captions.insert(captions.end(), b.captions.begin(), b.captions.end());
+        std::vector<double> p = b.images.to_vector();
+        pixels.insert(pixels.end(), p.begin(), p.end());
+      }
+      CHECK(sources == one[k].sources);
+      CHECK(captions == one[k].captions);
+      CHECK(pixels == one[k].images.to_vector());  // the same crops and flips, bit for bit
+    }
+  }
+  LoaderOptions bad = lo;
+  bad.ranks = 5;
+  CHECK_THROWS_WITH_AS(Loader(*data, bad), doctest::Contains("not divisible by 5"), Error);
 }

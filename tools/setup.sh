@@ -3,6 +3,9 @@
 # The CUDA toolkit is not installed here: the build uses /usr/local/cuda when nvcc is present.
 set -euo pipefail
 pkgs=(build-essential libeigen3-dev doctest-dev libstb-dev nlohmann-json3-dev zlib1g-dev libopenblas0-pthread)
+# Training across processes (docs/distributed.md): Open MPI's library and headers, and mpirun, which
+# make test runs (a build without them refuses to run as one of several ranks: make MPI=0).
+pkgs+=(libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

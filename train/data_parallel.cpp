@@ -44,14 +44,15 @@ void DataParallel::all_reduce_gradients(const std::vector<Tensor>& params) {
     layout.push_back(p.impl());
     grads.push_back(g);
   }
+  // Every rank must reduce the same gradients in the same buckets, or the sums would mix unrelated
+  // values: compare a signature of the gradients' sizes (one small exchange per step).
+  uint64_t signature = 1469598103934665603ull;
+  for (const Tensor& g : grads) signature = (signature ^ static_cast<uint64_t>(g.numel())) * 1099511628211ull;
+  std::vector<int64_t> all = comm_.gather(static_cast<int64_t>(signature));
+  for (int r = 1; r < size(); ++r)
+    HC_CHECK(all[r] == all[0], "rank ", r, " holds gradients for other parameters than rank 0 (rank ", rank(),
+             " has ", grads.size(), "); the ranks' steps differ");
   if (layout != layout_) {
-    // Every rank must reduce the same gradients in the same buckets: compare the counts.
-    int64_t elements = 0;
-    for (const Tensor& g : grads) elements += g.numel();
-    std::vector<int64_t> all = comm_.gather(elements * 1000003 + static_cast<int64_t>(grads.size()));
-    for (int r = 1; r < size(); ++r)
-      HC_CHECK(all[r] == all[0], "rank ", r, " holds gradients for other parameters than rank 0 (",
-               grads.size(), " gradients of ", elements, " elements here, rank ", rank(), ")");
     buckets_.clear();
     const size_t limit = static_cast<size_t>(opt_.bucket_mb * 1048576.0);
     Bucket cur;

@@ -38,7 +38,7 @@ class DataParallel {
   void broadcast_state(const HyperClip& model) const;
   // Sums the gradients of `params` over ranks, in place, in buckets of about bucket_mb (one
   // all-reduce per bucket; a parameter larger than a bucket is reduced in place). Every rank must hold
-  // gradients for the same parameters (checked across ranks whenever the set changes).
+  // gradients for the same parameters (their sizes are compared across ranks first).
   void all_reduce_gradients(const std::vector<Tensor>& params);
   // The mean over ranks of the batch-norm running statistics, on every rank (without --sync-bn each
   // rank's differ; before a checkpoint or an evaluation, so that what rank 0 writes reflects all).
