@@ -205,12 +205,14 @@ BENCH_DIST_RANKS   ?= 2
 MPIRUN_FLAGS ?= --oversubscribe --bind-to none --allow-run-as-root
 .PHONY: bench-dist
 bench-dist: $(BUILD)/hyperclip
+	@rm -f $(BUILD)/bench-dist.jsonl
 	@for cfg in $(BENCH_DIST_CONFIGS); do \
 	  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_WAIT_POLICY=$(BENCH_WAIT) OMP_NUM_THREADS=$(BENCH_DIST_RANKS) \
-	    ./$(BUILD)/hyperclip bench --config $$cfg --steps $(BENCH_STEPS) --threads $(BENCH_DIST_RANKS) || exit 1; \
+	    ./$(BUILD)/hyperclip bench --config $$cfg --steps $(BENCH_STEPS) --threads $(BENCH_DIST_RANKS) \
+	    | tee -a $(BUILD)/bench-dist.jsonl || exit 1; \
 	  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_WAIT_POLICY=$(BENCH_WAIT) OMP_NUM_THREADS=1 \
 	    mpirun $(MPIRUN_FLAGS) -np $(BENCH_DIST_RANKS) ./$(BUILD)/hyperclip bench --config $$cfg \
-	    --steps $(BENCH_STEPS) --threads 1 || exit 1; \
+	    --steps $(BENCH_STEPS) --threads 1 | tee -a $(BUILD)/bench-dist.jsonl || exit 1; \
 	done
 
 # The multi-style emoji dataset (data/emoji/README.md): pinned npm packages -> PNGs, train TSV and
