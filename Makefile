@@ -83,6 +83,45 @@ ifeq ($(CUDA),1)
               $(CUDA_LIBS)
 endif
 
+# ---- MPI and NCCL: training across processes (docs/distributed.md) -----------------------------
+# MPI=1 when Open MPI's compiler wrapper (mpicxx) or pkg-config's ompi-cxx is found (Debian's
+# libopenmpi-dev, which tools/setup.sh installs); MPI=0 builds without it, and such a binary refuses to
+# run as one of several ranks under mpirun. NCCL=1 when CUDA is built and nccl.h and libnccl.so.2 are
+# found under NCCL_HOME (default CUDA_HOME; on a GPU machine PyTorch's nvidia-nccl-cu* wheel folder,
+# .../site-packages/nvidia/nccl, which holds include/ and lib/). Neither is needed for one process.
+MPICXX ?= mpicxx
+MPI_FOUND := $(if $(shell command -v $(MPICXX) 2>/dev/null),mpicxx,$(if $(shell pkg-config --exists ompi-cxx 2>/dev/null && echo y),pkg-config,))
+MPI ?= $(if $(MPI_FOUND),1,0)
+COMM_SRC := comm/world.cpp
+ifeq ($(MPI),1)
+  ifeq ($(MPI_FOUND),mpicxx)
+    MPI_CFLAGS := $(shell $(MPICXX) --showme:compile)
+    MPI_LIBS   := $(shell $(MPICXX) --showme:link)
+  else
+    MPI_CFLAGS := $(shell pkg-config --cflags ompi-cxx)
+    MPI_LIBS   := $(shell pkg-config --libs ompi-cxx)
+  endif
+  # OMPI_SKIP_MPICXX: the C API only (the C++ bindings are deprecated and unused).
+  CXXFLAGS += -DHC_MPI -DOMPI_SKIP_MPICXX $(filter-out -I%,$(MPI_CFLAGS)) $(patsubst -I%,-isystem %,$(filter -I%,$(MPI_CFLAGS)))
+  LDLIBS   += $(MPI_LIBS)
+  COMM_SRC += comm/mpi_communicator.cpp
+  MPI_STATUS := ✓ MPI ($(MPI_FOUND): $(MPI_LIBS))
+else
+  MPI_STATUS := ✗ MPI (multi-process training off: install libopenmpi-dev, tools/setup.sh)
+endif
+NCCL_HOME ?= $(CUDA_HOME)
+NCCL_LIBDIR := $(dir $(firstword $(wildcard $(NCCL_HOME)/lib64/libnccl.so.2 $(NCCL_HOME)/lib/libnccl.so.2)))
+NCCL ?= $(if $(and $(filter 1,$(CUDA)),$(wildcard $(NCCL_HOME)/include/nccl.h),$(NCCL_LIBDIR)),1,0)
+ifeq ($(NCCL),1)
+  CXXFLAGS += -DHC_NCCL -isystem $(NCCL_HOME)/include
+  LDLIBS   += -L$(NCCL_LIBDIR) -Wl,-rpath,$(NCCL_LIBDIR) -l:libnccl.so.2
+  COMM_SRC += comm/nccl_communicator.cpp
+  NCCL_STATUS := ✓ NCCL ($(NCCL_HOME)/include/nccl.h, $(NCCL_LIBDIR)libnccl.so.2)
+else
+  NCCL_STATUS := ✗ NCCL (CUDA ranks need it; not needed on the CPU: NCCL_HOME=DIR with include/nccl.h and lib/libnccl.so.2)
+endif
+LIB_SRC += $(COMM_SRC)
+# ------------------------------------------------------------------------------------------------
 # What this build found, printed once per top-level make (✓ used, ✗ left out, and why).
 ifeq ($(MAKELEVEL),0)
 ifneq ($(filter-out clean,$(or $(MAKECMDGOALS),all)),)
@@ -90,6 +129,8 @@ ifneq ($(filter-out clean,$(or $(MAKECMDGOALS),all)),)
   $(info hyperclip build: $(if $(NVCC),✓ nvcc $(NVCC),✗ nvcc (CPU only)))
   $(if $(NVCC),$(info hyperclip build: $(if $(CUDNN_H),✓ cuDNN $(CUDNN_H),✗ cuDNN (no cudnn.h under $(CUDNN_HOME)/include: the CUDA backend is left out))))
   $(info hyperclip build: $(if $(filter 1,$(CUDA)),✓ CUDA backend,✗ CUDA backend))
+  $(info hyperclip build: $(MPI_STATUS))
+  $(info hyperclip build: $(NCCL_STATUS))
 endif
 endif
 
@@ -165,6 +206,14 @@ fuzz-run: fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
+# comm/world.cpp is compiled differently with and without MPI and NCCL: rebuilt when they change.
+COMM_STAMP := $(BUILD)/obj/comm/.mpi$(MPI)-nccl$(NCCL)
+$(COMM_STAMP):
+	@mkdir -p $(dir $@)
+	@rm -f $(BUILD)/obj/comm/.mpi*
+	@touch $@
+$(BUILD)/obj/comm/world.o: $(COMM_STAMP)
+
 # The main job: HyperCLIP against the baseline on the built-in synthetic data (tools/demo.sh).
 .PHONY: demo
 demo: $(BUILD)/hyperclip
@@ -206,6 +255,26 @@ bench: $(BUILD)/hyperclip
 	    | tee -a $(BUILD)/bench.jsonl || exit 1; \
 	done; done
 	@/usr/bin/python3 bench/bench_summary.py $(BUILD)/bench.jsonl
+
+# Training across processes (docs/distributed.md): per configuration, one process with
+# BENCH_DIST_RANKS threads, then mpirun -np BENCH_DIST_RANKS with one thread per rank, the same global
+# batch and steps, one after the other in one run: JSON lines with images_per_s and, for the ranks,
+# comm_share (the share of the step spent in collectives). MPIRUN_FLAGS for the launch (the defaults
+# allow root, as CI runs, and leave binding to the OS on a shared machine).
+BENCH_DIST_CONFIGS ?= cpu-vit cpu-convnet
+BENCH_DIST_RANKS   ?= 2
+MPIRUN_FLAGS ?= --oversubscribe --bind-to none --allow-run-as-root
+.PHONY: bench-dist
+bench-dist: $(BUILD)/hyperclip
+	@rm -f $(BUILD)/bench-dist.jsonl
+	@for cfg in $(BENCH_DIST_CONFIGS); do \
+	  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_WAIT_POLICY=$(BENCH_WAIT) OMP_NUM_THREADS=$(BENCH_DIST_RANKS) \
+	    ./$(BUILD)/hyperclip bench --config $$cfg --steps $(BENCH_STEPS) --threads $(BENCH_DIST_RANKS) \
+	    | tee -a $(BUILD)/bench-dist.jsonl || exit 1; \
+	  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_WAIT_POLICY=$(BENCH_WAIT) OMP_NUM_THREADS=1 \
+	    mpirun $(MPIRUN_FLAGS) -np $(BENCH_DIST_RANKS) ./$(BUILD)/hyperclip bench --config $$cfg \
+	    --steps $(BENCH_STEPS) --threads 1 | tee -a $(BUILD)/bench-dist.jsonl || exit 1; \
+	done
 
 # The multi-style emoji dataset (data/emoji/README.md): pinned npm packages -> PNGs, train TSV and
 # held-out test folders under EMOJI_DATA. EMOJI_HOLDOUT picks the test family, EMOJI_TONES=train adds

@@ -20,6 +20,15 @@
 //                           own matmul kernel, on the same threads, in the same process
 //   mfu                     model_gflops_per_image · images_per_s / peak_gflops
 //   gemm                    what computed the matrix products (Eigen, or OpenBLAS and its kernels)
+//
+// Under mpirun (SPEC §6, docs/distributed.md) each of the N ranks takes its slice of the same global
+// batch and runs the data-parallel step of `hyperclip train`; rank 0 prints the line, with
+//   ranks                   N (1 for one process)
+//   images_per_s            global batch / rank 0's median step time
+//   comm_share              the share of rank 0's timed steps spent inside collectives (waits for
+//                           slower ranks included)
+//   comm_ms_per_step        that time per step; comm_mb_per_step the payload rank 0 handed to them
+//   peak_gflops             the ranks' matrix-multiply peaks measured at the same time, summed
 #include <omp.h>
 
 #include <algorithm>
@@ -28,6 +37,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -36,6 +46,7 @@
 #include "bench/gpu_peak.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "comm/world.h"
 #include "core/backend.h"
 #include "ops/cpu/backend_cpu.h"
 #include "core/flops.h"
@@ -44,6 +55,7 @@
 #include "core/random.h"
 #include "core/tape.h"
 #include "models/hyperclip.h"
+#include "train/data_parallel.h"
 #include "train/step.h"
 
 namespace hc::cli {
@@ -64,7 +76,11 @@ static const char* kBenchHelp =
     "  --threads   OpenMP threads (default: OpenMP's default)\n"
     "  --batch     override the configuration's batch size\n"
     "  --profile   after the timed steps, time two more op by op and print the share of each op\n"
-    "              (forward and backward) and of the optimiser to stderr\n";
+    "              (forward and backward) and of the optimiser to stderr (one process only)\n"
+    "\n"
+    "Under mpirun -np N, --batch (or the configuration's) is the global batch, and each process\n"
+    "runs its slice as hyperclip train does; also --siglip-dist, --hyper-set, --sync-bn and\n"
+    "--bucket-mb as for train. The line adds comm_share, the share of the step spent in collectives.\n";
 
 struct BenchConfig {
   std::string image, text, hyper;
@@ -203,8 +219,10 @@ static void profile_steps(HyperClip& model, AdamW& optim, const Tensor& images, 
 }
 
 int cmd_bench(int argc, char** argv) {
-  Args a(argc, argv, {"config", "mode", "steps", "warmup", "threads", "device", "precision", "batch", "seed", "peak-tflops"},
-         {"help", "profile"});
+  Args a(argc, argv,
+         {"config", "mode", "steps", "warmup", "threads", "device", "precision", "batch", "seed", "peak-tflops",
+          "siglip-dist", "hyper-set", "bucket-mb"},
+         {"help", "profile", "sync-bn"});
   if (a.flag("help")) {
     std::printf("%s", kBenchHelp);
     return 0;
@@ -221,6 +239,19 @@ int cmd_bench(int argc, char** argv) {
   std::string dev = a.get("device", device_name(bc.device));
   HC_CHECK(dev == "cpu" || dev == "cuda", "unknown --device '", dev, "' (expected cpu or cuda)");
   Device device = dev == "cpu" ? Device::CPU : Device::CUDA;
+  DataParallelOptions dpo;
+  dpo.siglip = parse_siglip_dist(a.get("siglip-dist", "gather"));
+  std::string hyper_set = a.get("hyper-set", "local");
+  HC_CHECK(hyper_set == "local" || hyper_set == "global", "--hyper-set expects local or global, got '", hyper_set, "'");
+  dpo.global_set = hyper_set == "global";
+  dpo.sync_bn = a.flag("sync-bn");
+  dpo.bucket_mb = a.get_double("bucket-mb", 25);
+  // The job's processes, before anything touches a GPU (a CUDA rank picks its own first).
+  Communicator& comm = world_communicator(device);
+  const int ranks = comm.size(), rank = comm.rank();
+  HC_CHECK(bc.batch % ranks == 0, "--batch ", bc.batch, " is the global batch of the ", ranks,
+           " processes and must be divisible by ", ranks);
+  HC_CHECK(ranks == 1 || !a.flag("profile"), "--profile times one process; run it without mpirun");
   std::string precision = a.get("precision", "fp32");
   HC_CHECK(precision == "fp32" || precision == "bf16", "--precision expects fp32 or bf16, got '", precision, "'");
   HC_CHECK(precision == "fp32" || device == Device::CUDA,
@@ -246,6 +277,12 @@ int cmd_bench(int argc, char** argv) {
   model.init_parameters(seed);
   // A real model starts with a zero hypernetwork output layer; any values time the same.
   move_to(model, device);
+  std::unique_ptr<DataParallel> parallel;
+  if (ranks > 1) {
+    parallel = std::make_unique<DataParallel>(comm, dpo);
+    parallel->attach(model);
+    parallel->broadcast_state(model);
+  }
   AdamWConfig ac;
   ac.lr = 5e-4;
   ac.weight_decay = 0.1;
@@ -253,30 +290,44 @@ int cmd_bench(int argc, char** argv) {
 
   Tensor images, tokens, eot;
   random_batch(bc.batch, cfg.image.image_size, cfg.text.context, cfg.vocab, seed + 1, device, images, tokens, eot);
+  const int64_t local = bc.batch / ranks;
+  if (ranks > 1) {  // this rank's slice of the global batch
+    NoGradGuard no_grad;
+    images = slice(images, 0, rank * local, (rank + 1) * local);
+    tokens = slice(tokens, 0, rank * local, (rank + 1) * local);
+    eot = slice(eot, 0, rank * local, (rank + 1) * local);
+  }
 
   // FLOPs: one counting forward pass (its tape is discarded).
   double forward_flops;
   {
     FlopCount count;
-    ModelOutput out = model.forward(images, tokens, eot);
+    ParallelForward pf;
+    if (parallel) pf = parallel->forward_options();
+    ModelOutput out = model.forward(images, tokens, eot, parallel ? &pf : nullptr);
     forward_flops = count.total();
   }
   current_tape().clear();
-  double gflops_per_image = 3.0 * forward_flops / bc.batch / 1e9;
+  double gflops_per_image = 3.0 * forward_flops / local / 1e9;
 
   Backend& be = backend_for(device);
   be.reset_peak_memory();
   std::vector<double> times;
   double loss = 0;
+  comm.set_synchronous_timing(true);
   for (int64_t s = 0; s < warmup + steps; ++s) {
+    if (s == warmup) comm.reset_stats();
     be.synchronize();
     auto t0 = Clock::now();
-    StepResult r = train_step(model, optim, images, tokens, eot, ac.lr, 1.0);
+    StepResult r = train_step(model, optim, images, tokens, eot, ac.lr, 1.0, parallel.get());
     be.synchronize();
     double dt = seconds_since(t0);
     if (s >= warmup) times.push_back(dt);
     loss = r.loss;
   }
+  CommStats comm_stats = comm.stats();
+  double timed_seconds = 0;
+  for (double t : times) timed_seconds += t;
   double rss = peak_rss_mb();
   std::vector<double> sorted = times;
   std::sort(sorted.begin(), sorted.end());
@@ -290,6 +341,8 @@ int cmd_bench(int argc, char** argv) {
                     ? matmul_peak_gflops(device, 1024, 20)
                     : 1e3 * bench::gpu_peak_tflops(be.hardware_name(), precision, a.get_double("peak-tflops", 0),
                                                    &peak_source);
+  if (ranks > 1) peak = comm.sum(peak);  // every rank measured at the same time: the job's peak
+  if (rank != 0) return 0;
 
   nlohmann::json j = {{"impl", "hyperclip"},
                       {"config", config_name},
@@ -297,6 +350,7 @@ int cmd_bench(int argc, char** argv) {
                       {"device", dev},
                       {"precision", precision},
                       {"threads", omp_get_max_threads()},
+                      {"ranks", ranks},
                       {"batch", bc.batch},
                       {"steps", steps},
                       {"images_per_s", ips},
@@ -309,6 +363,9 @@ int cmd_bench(int argc, char** argv) {
                       {"peak_source", peak_source},
                       {"mfu", gflops_per_image * ips / peak},
                       {"final_loss", loss},
+                      {"comm_share", comm_stats.seconds / timed_seconds},
+                      {"comm_ms_per_step", 1e3 * comm_stats.seconds / steps},
+                      {"comm_mb_per_step", comm_stats.bytes / 1048576.0 / steps},
                       {"gemm", device == Device::CPU ? cpu_gemm_library() : std::string("cublas")}};
   std::printf("%s\n", j.dump().c_str());
   std::fflush(stdout);

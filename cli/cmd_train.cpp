@@ -15,6 +15,7 @@ static const char* kTrainHelp =
     "                       [--tokenizer FILE]\n"
     "                       --out DIR [--resume CKPT]\n"
     "                       [--reinforced DIR [--distill-weight X] [--extra-captions on|off]]\n"
+    "       mpirun -np N hyperclip train ... --batch B   (B is the global batch: N slices of B/N)\n"
     "\n"
     "Trains a model and writes DIR/metrics.jsonl (one JSON object per step; evaluations as their own\n"
     "lines), DIR/last.safetensors and periodic DIR/step_NNNNNN.safetensors checkpoints.\n"
@@ -58,7 +59,15 @@ static const char* kTrainHelp =
     "                       one stored view per image and epoch, loss (1-X)*SigLIP + X*distillation\n"
     "  --distill-weight X   the distillation weight X (default 0.75)\n"
     "  --extra-captions on|off  add a batch of each image's extra captions to each step (default on)\n"
-    "  --lr default 5e-4, --wd default 0.1, --warmup default min(500, steps/10), --seed default 0\n";
+    "  --lr default 5e-4, --wd default 0.1, --warmup default min(500, steps/10), --seed default 0\n"
+    "\n"
+    "across processes (under mpirun; docs/distributed.md):\n"
+    "  --siglip-dist gather|ring  the global SigLIP loss: all-gather the texts (default) or pass\n"
+    "                       them around a ring (memory of one slice, N-1 messages each way)\n"
+    "  --hyper-set local|global   the hypernetwork's set: each process's own captions (default,\n"
+    "                       = one process with --set-size B/N) or all B captions\n"
+    "  --sync-bn            batch-norm statistics over all processes' images (= one process on B)\n"
+    "  --bucket-mb X        gradient all-reduce bucket size in MiB (default 25)\n";
 
 int cmd_train(int argc, char** argv) {
   Args a(argc, argv,
@@ -66,8 +75,9 @@ int cmd_train(int argc, char** argv) {
           "lr", "wd", "warmup", "seed", "threads", "device", "precision", "tokenizer", "out", "resume", "embed", "image-size", "context", "text-causal",
           "set-size", "generated-layers", "hyper-lr-scale", "num-tokens", "clip", "vocab", "augment", "workers", "on-corrupt", "synthetic-size",
           "log-every", "eval-every", "eval-samples", "ckpt-every", "set-sampling", "group-column", "hyper-input",
-          "hyper-input-scale", "diag-sets", "reinforced", "distill-weight", "extra-captions"},
-         {"help"});
+          "hyper-input-scale", "diag-sets", "reinforced", "distill-weight", "extra-captions", "siglip-dist", "hyper-set",
+          "bucket-mb"},
+         {"help", "sync-bn"});
   if (a.flag("help")) {
     std::printf("%s", kTrainHelp);
     return 0;
@@ -131,6 +141,10 @@ int cmd_train(int argc, char** argv) {
   o.extra_captions = extra == "on";
   HC_CHECK(!o.reinforced.empty() || (!a.has("distill-weight") && !a.has("extra-captions")),
            "--distill-weight and --extra-captions need --reinforced DIR");
+  o.siglip_dist = a.get("siglip-dist", "gather");
+  o.hyper_set = a.get("hyper-set", "local");
+  o.sync_bn = a.flag("sync-bn");
+  o.bucket_mb = a.get_double("bucket-mb", 25);
   return run_train(o);
 }
 

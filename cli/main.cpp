@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "comm/world.h"
 #include "core/backend.h"
 
 static void usage(FILE* to) {
@@ -34,7 +35,8 @@ static int cmd_info() {
   std::printf("{\"backends\": [\"cpu\"%s], \"cuda\": %s", cuda ? ", \"cuda\"" : "",
               cuda ? "true" : "false");
   if (!cuda) std::printf(", \"cuda_unavailable\": \"%s\"", why.c_str());
-  std::printf("}\n");
+  std::printf(", \"mpi\": %s, \"nccl\": %s}\n", hc::built_with_mpi() ? "true" : "false",
+              hc::built_with_nccl() ? "true" : "false");
   return 0;
 }
 
@@ -44,7 +46,13 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   std::string cmd = argv[1];
+  int status = 2;
   try {
+    // Under mpirun only train and bench join the other processes; anything else would run N times.
+    hc::LaunchInfo launch = hc::detect_launch();
+    if ((launch.size > 1 || !launch.size_known) && cmd != "train" && cmd != "bench" && cmd != "info")
+      throw hc::Error(hc::cat("started as rank ", launch.rank, " by ", launch.launcher, ", but only train and bench run "
+                              "across processes; run '", cmd, "' as one process"));
     if (cmd == "info") {
       if (argc > 2 && !std::strcmp(argv[2], "--help")) {
         std::printf("usage: hyperclip info\n  Prints the build configuration as one JSON line.\n");
@@ -52,22 +60,29 @@ int main(int argc, char** argv) {
       }
       return cmd_info();
     }
-    if (cmd == "params") return hc::cli::cmd_params(argc - 2, argv + 2);
-    if (cmd == "tokenizer") return hc::cli::cmd_tokenizer(argc - 2, argv + 2);
-    if (cmd == "train") return hc::cli::cmd_train(argc - 2, argv + 2);
-    if (cmd == "eval") return hc::cli::cmd_eval(argc - 2, argv + 2);
-    if (cmd == "embed") return hc::cli::cmd_embed(argc - 2, argv + 2);
-    if (cmd == "export") return hc::cli::cmd_export(argc - 2, argv + 2);
-    if (cmd == "classify") return hc::cli::cmd_classify(argc - 2, argv + 2);
-    if (cmd == "bench") return hc::cli::cmd_bench(argc - 2, argv + 2);
-    if (cmd == "preview") return hc::cli::cmd_preview(argc - 2, argv + 2);
-    if (cmd == "groups") return hc::cli::cmd_groups(argc - 2, argv + 2);
-    if (cmd == "reinforce") return hc::cli::cmd_reinforce(argc - 2, argv + 2);
+    if (cmd == "params") status = hc::cli::cmd_params(argc - 2, argv + 2);
+    else if (cmd == "tokenizer") status = hc::cli::cmd_tokenizer(argc - 2, argv + 2);
+    else if (cmd == "train") status = hc::cli::cmd_train(argc - 2, argv + 2);
+    else if (cmd == "eval") status = hc::cli::cmd_eval(argc - 2, argv + 2);
+    else if (cmd == "embed") status = hc::cli::cmd_embed(argc - 2, argv + 2);
+    else if (cmd == "export") status = hc::cli::cmd_export(argc - 2, argv + 2);
+    else if (cmd == "classify") status = hc::cli::cmd_classify(argc - 2, argv + 2);
+    else if (cmd == "bench") status = hc::cli::cmd_bench(argc - 2, argv + 2);
+    else if (cmd == "preview") status = hc::cli::cmd_preview(argc - 2, argv + 2);
+    else if (cmd == "groups") status = hc::cli::cmd_groups(argc - 2, argv + 2);
+    else if (cmd == "reinforce") status = hc::cli::cmd_reinforce(argc - 2, argv + 2);
+    else {
+      std::fprintf(stderr, "hyperclip: unknown command '%s'\n", cmd.c_str());
+      usage(stderr);
+    }
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "hyperclip %s: error: %s\n", cmd.c_str(), e.what());
+    std::string message = hc::cat("hyperclip ", cmd, ": error: ", e.what());
+    // One rank of several failed: end them all now, with its message (the others may be waiting for
+    // it in a collective). The stack is unwound already, so no half-written file is left behind.
+    hc::end_job_on_error(message, 1);
+    std::fprintf(stderr, "%s\n", message.c_str());
     return 1;
   }
-  std::fprintf(stderr, "hyperclip: unknown command '%s'\n", cmd.c_str());
-  usage(stderr);
-  return 2;
+  hc::finish_job();
+  return status;
 }

@@ -78,6 +78,9 @@ class Backend {
   virtual void copy_to_host(void* dst, const void* src, size_t bytes) = 0;
   virtual void copy_on_device(void* dst, const void* src, size_t bytes) = 0;
   virtual void synchronize() {}
+  // The stream this backend's kernels run on (cudaStream_t on CUDA), for a communication library that
+  // must queue its collectives in order with them (NCCL); null on the CPU.
+  virtual void* native_stream() const { return nullptr; }
   virtual MemoryStats memory_stats() const { return {}; }
   virtual void reset_peak_memory() {}  // peak_bytes_in_use := bytes_in_use
   // Hands the allocator's cached blocks back to the device (torch.cuda.empty_cache); no-op on the CPU.

@@ -40,6 +40,17 @@ Loader::Loader(const Dataset& data, const LoaderOptions& opt) : data_(data), opt
            data.describe(), " holds fewer samples than one batch of ", opt.batch);
   HC_CHECK(opt.set_size >= 0 && (opt.set_size == 0 || opt.batch % opt.set_size == 0), "loader: batch ", opt.batch,
            " is not a multiple of the set size ", opt.set_size);
+  HC_CHECK(opt.ranks >= 1 && opt.rank >= 0 && opt.rank < opt.ranks, "loader: rank ", opt.rank, " of ", opt.ranks);
+  HC_CHECK(opt.batch % opt.ranks == 0, "loader: global batch ", opt.batch, " is not divisible by ", opt.ranks,
+           " processes");
+  HC_CHECK(opt.set_size == 0 || (opt.batch / opt.ranks) % opt.set_size == 0, "loader: each process's slice of ",
+           opt.batch / opt.ranks, " is not a multiple of the set size ", opt.set_size);
+}
+
+void Loader::batch_range(int64_t b, int64_t& lo, int64_t& hi) const {
+  int64_t end = static_cast<int64_t>(order_.size()), slice = opt_.batch / opt_.ranks;
+  lo = std::min(b * opt_.batch + opt_.rank * slice, end);
+  hi = std::min(lo + slice, end);
 }
 
 Loader::~Loader() { stop_workers(); }
@@ -67,7 +78,8 @@ std::vector<size_t> Loader::epoch_order(int64_t epoch) const {
 Batch Loader::make_batch(int64_t epoch, int64_t b) const {
   Batch out;
   std::vector<Image> images;
-  int64_t lo = b * opt_.batch, hi = std::min<int64_t>(lo + opt_.batch, static_cast<int64_t>(order_.size()));
+  int64_t lo, hi;
+  batch_range(b, lo, hi);
   std::vector<int64_t> kept;       // position in the batch of each sample kept
   std::vector<char> broken_sets;   // with sets: the sets that lost a sample
   if (opt_.set_size > 0) broken_sets.assign(static_cast<size_t>((hi - lo + opt_.set_size - 1) / opt_.set_size), 0);

@@ -46,6 +46,10 @@ struct LoaderOptions {
   // Reinforced training (data/reinforced.h): the stored augmentation of sample `index` to re-apply
   // in `epoch` instead of drawing one. Empty: draw as `augment` says.
   std::function<AugmentParams(int64_t epoch, size_t index)> replay;
+  // Data-parallel training (SPEC §6): `batch` is the global batch; this process takes slice `rank`
+  // of the `ranks` equal consecutive slices of each one. The order and every random draw depend on
+  // (seed, epoch, sample) alone, so the ranks together see what one process with the batch sees.
+  int rank = 0, ranks = 1;
 };
 
 struct Batch {
@@ -79,6 +83,8 @@ class Loader {
   Batch make_batch(int64_t epoch, int64_t b) const;
   void drop_broken_sets(Batch& out, std::vector<Image>& images, const std::vector<int64_t>& kept,
                         const std::vector<char>& broken_sets) const;
+  // Positions [lo, hi) of the epoch order that batch b holds in this process (its rank's slice).
+  void batch_range(int64_t b, int64_t& lo, int64_t& hi) const;
   void stop_workers();
   void worker();
 

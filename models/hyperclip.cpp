@@ -100,13 +100,45 @@ Tensor HyperClip::encode_image(const Tensor& images, const Tensor& hyper_out, co
   return l2_normalize(visual->forward(images, &gen));
 }
 
-ModelOutput HyperClip::forward(const Tensor& images, const Tensor& tokens, const Tensor& eot) const {
+ModelOutput HyperClip::forward(const Tensor& images, const Tensor& tokens, const Tensor& eot,
+                               const ParallelForward* parallel) const {
   ModelOutput out;
   out.text_emb = encode_text(tokens, eot);
-  out.hyper = generate(out.text_emb, cfg_.set_size);
+  if (!parallel) {
+    out.hyper = generate(out.text_emb, cfg_.set_size);
+    out.image_emb = encode_image(images, out.hyper);
+    out.loss = siglip_loss(out.image_emb, out.text_emb, logit_scale, logit_bias);
+    return out;
+  }
+  Communicator& comm = *parallel->comm;
+  if (parallel->global_set && hyper && cfg_.mode == Mode::Hyper) {
+    // Every rank computes the same set from all B captions; each image uses it.
+    out.hyper = generate(all_gather(out.text_emb, comm), 0);
+  } else {
+    out.hyper = generate(out.text_emb, parallel->set_size);
+  }
   out.image_emb = encode_image(images, out.hyper);
-  out.loss = siglip_loss(out.image_emb, out.text_emb, logit_scale, logit_bias);
+  out.loss = siglip_loss_distributed(out.image_emb, out.text_emb, logit_scale, logit_bias, comm, parallel->siglip);
   return out;
+}
+
+int HyperClip::sync_batch_norms(Communicator* comm) {
+  int count = 0;
+  if (auto* mci = dynamic_cast<MciTower*>(visual.get())) {
+    for (BatchNorm2d* bn : mci->batch_norms()) {  // every branch's BN
+      bn->sync = comm;
+      ++count;
+    }
+    return count;
+  }
+  auto* convnet = dynamic_cast<ConvNetTower*>(visual.get());
+  if (!convnet) return 0;
+  for (ConvBnAct* layer : convnet->conv_bn_layers())
+    if (layer->bn) {
+      layer->bn->sync = comm;
+      ++count;
+    }
+  return count;
 }
 
 ParamCounts count_parameters(const ModelConfig& cfg) {

@@ -11,6 +11,15 @@
 
 namespace hc {
 
+// How one rank of a data-parallel job computes its part of the step (SPEC §6); see
+// train/data_parallel.h, which fills it.
+struct ParallelForward {
+  Communicator* comm = nullptr;
+  SiglipDist siglip = SiglipDist::Gather;  // the distributed loss's exchange
+  bool global_set = false;  // --hyper-set global: one set of all ranks' captions (all-gathered)
+  int64_t set_size = 0;     // --hyper-set local: sets of this many of the rank's captions (0: all of them)
+};
+
 struct ModelOutput {
   Tensor image_emb;  // [n, E], L2-normalised
   Tensor text_emb;   // [n, E], L2-normalised
@@ -32,8 +41,14 @@ class HyperClip : public Module {
   // Image embeddings [n, E], normalised; hyper [S, P] or undefined. Image i uses set i / (n / S)
   // (consecutive sets), or set set_index[i] when the int32 [n] set_index is given.
   Tensor encode_image(const Tensor& images, const Tensor& hyper, const Tensor& set_index = Tensor()) const;
-  // One training (or evaluation) pass on n images and their n captions.
-  ModelOutput forward(const Tensor& images, const Tensor& tokens, const Tensor& eot) const;
+  // One training (or evaluation) pass on n images and their n captions. With `parallel`, the pass
+  // of one rank of a data-parallel job: loss is this rank's share of the global batch's loss
+  // (siglip_loss_distributed), and the hypernetwork's set follows parallel->global_set.
+  ModelOutput forward(const Tensor& images, const Tensor& tokens, const Tensor& eot,
+                      const ParallelForward* parallel = nullptr) const;
+  // --sync-bn: every batch norm of the image tower takes its training statistics over all ranks
+  // (null: each rank's own). Returns the number of batch-norm layers (0 for the ViT).
+  int sync_batch_norms(Communicator* comm);
 
   const ModelConfig& config() const { return cfg_; }
   int64_t generated_size() const { return generated_size_; }  // P

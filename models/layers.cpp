@@ -58,6 +58,8 @@ BatchNorm2d::BatchNorm2d(int64_t channels, double eps_, double momentum_)
 Tensor BatchNorm2d::forward(const Tensor& x, const Generated* gen) const {
   Tensor gamma, beta, set_index;
   generated_affine(weight, bias, generated, gen, gamma, beta, set_index);
+  if (sync && is_training())
+    return sync_batch_norm(x, gamma, beta, running_mean, running_var, *sync, momentum, eps, set_index);
   return batch_norm(x, gamma, beta, running_mean, running_var, is_training(), momentum, eps,
                     set_index);
 }

@@ -51,6 +51,8 @@ class BatchNorm2d : public Module {
   Tensor weight, bias, running_mean, running_var;
   GeneratedNorm generated;
   double eps, momentum;
+  // Set for --sync-bn (SPEC §6): training-mode statistics over every rank's samples.
+  Communicator* sync = nullptr;
 };
 
 class LayerNorm : public Module {

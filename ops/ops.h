@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/backend.h"
+#include "core/communicator.h"
 #include "core/tensor.h"
 
 namespace hc {
@@ -102,6 +103,34 @@ Tensor distillation_targets(const Tensor& rows, const Tensor& cols, const std::v
 // [n, m] and [m, n]; each cross-entropy is a mean over its rows. 0-dim.
 Tensor distillation_loss(const Tensor& v, const Tensor& e, const Tensor& t_prime, const Tensor& target_i2t,
                          const Tensor& target_t2i);
+// ---- across processes (SPEC §6): ops/siglip_loss.cpp, ops/all_gather.cpp, ops/batch_norm.cpp -----
+// Each rank calls these in the same order with same-shaped inputs; they exchange tensors only
+// through the Communicator (core/communicator.h), in the forward pass and in their backward pass.
+//
+// This rank's share of the SigLIP loss of the global batch: its n images v [n, E] against the texts
+// of every rank (e [n, E] holds its own), all B = N·n of them, divided by B. The global loss is the
+// sum of the ranks' shares. Backward leaves this share's gradients, with every text's gradient summed
+// over all ranks' shares and returned to the rank that owns the text, so that summing the parameter
+// gradients over ranks (the trainer's all-reduce) gives the gradient of the global loss.
+//   Gather: all-gather the texts (B×E), one n×B block; backward reduce-scatters the text gradients.
+//   Ring: N blocks of n×n, passing the texts to the next rank N-1 times; backward walks the ring the
+//   other way, passing each text block with its gradient so far, and each block ends at its owner.
+//   Memory O(n·E) instead of O(B·E), at N-1 messages each way instead of one collective.
+enum class SiglipDist { Gather, Ring };
+SiglipDist parse_siglip_dist(const std::string& name);  // "gather" | "ring"
+Tensor siglip_loss_distributed(const Tensor& v, const Tensor& e, const Tensor& t_prime, const Tensor& b,
+                               Communicator& comm, SiglipDist how = SiglipDist::Gather);
+// x [n, ...] -> [N·n, ...]: every rank's x in rank order. Backward sums each rank's block of the
+// gradient over ranks back to that rank (reduce-scatter).
+Tensor all_gather(const Tensor& x, Communicator& comm);
+// batch_norm in training mode with statistics over every rank's samples (PyTorch's SyncBatchNorm):
+// the mean and variance are all-reduced in the forward pass, the two per-channel sums of the input
+// gradient in the backward pass. Every rank's x has the same shape (the trainer keeps equal slices).
+// Equals batch_norm on the ranks' inputs concatenated, to summation order. running_mean/var are
+// updated from the global statistics, identically on every rank.
+Tensor sync_batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                       const Tensor& running_var, Communicator& comm, double momentum = 0.1, double eps = 1e-5,
+                       const Tensor& set_index = Tensor());
 
 // ---- helpers for op implementations: ops/op_checks.cpp -----------------------------------------
 // Throws unless every defined tensor is floating, on one device, of one dtype.

@@ -15,12 +15,14 @@ struct RunResult {
   std::string out;  // stdout, and stderr too unless asked otherwise
 };
 
-// timeout_s > 0 runs the command under coreutils' timeout: a hang then ends with status 124 (and a
-// signal with 128 + its number) instead of stalling the suite.
-inline RunResult run_cli(const std::string& args, bool with_stderr = true, int timeout_s = 0) {
+// The binary under test.
+inline std::string hyperclip_bin() {
   const char* bin = std::getenv("HYPERCLIP_BIN");
-  std::string cmd = (timeout_s > 0 ? "timeout -k 5 " + std::to_string(timeout_s) + " " : std::string()) +
-                    std::string(bin ? bin : "./build/hyperclip") + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
+  return bin ? bin : "./build/hyperclip";
+}
+
+// Runs a shell command line; its output (what the line redirects to stdout) and exit status.
+inline RunResult run_shell(const std::string& cmd) {
   RunResult r;
   FILE* p = popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);
@@ -30,6 +32,13 @@ inline RunResult run_cli(const std::string& args, bool with_stderr = true, int t
   int st = pclose(p);
   r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   return r;
+}
+
+// timeout_s > 0 runs the command under coreutils' timeout: a hang then ends with status 124 (and a
+// signal with 128 + its number) instead of stalling the suite.
+inline RunResult run_cli(const std::string& args, bool with_stderr = true, int timeout_s = 0) {
+  return run_shell((timeout_s > 0 ? "timeout -k 5 " + std::to_string(timeout_s) + " " : std::string()) + hyperclip_bin() +
+                   " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null"));
 }
 
 }  // namespace hc_test

@@ -7,6 +7,9 @@ pkgs=(build-essential python3 libeigen3-dev doctest-dev nlohmann-json3-dev zlib1
 # `make fuzz` (tests/fuzz/, run by .ci/run): clang 14 with libFuzzer and the sanitizer runtimes,
 # and its OpenMP runtime.
 pkgs+=(clang-14 libclang-rt-14-dev libomp-14-dev)
+# Training across processes (docs/distributed.md): Open MPI's library and headers, and mpirun, which
+# make test runs (a build without them refuses to run as one of several ranks: make MPI=0).
+pkgs+=(libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -15,12 +15,15 @@ void clamp_logit_scale(HyperClip& model) {
 }
 
 StepResult train_step(HyperClip& model, AdamW& opt, const Tensor& images, const Tensor& tokens,
-                      const Tensor& eot, double lr, double max_grad_norm) {
+                      const Tensor& eot, double lr, double max_grad_norm, DataParallel* parallel) {
   model.zero_grad();
   current_tape().clear();
-  ModelOutput out = model.forward(images, tokens, eot);
+  ParallelForward pf;
+  if (parallel) pf = parallel->forward_options();
+  ModelOutput out = model.forward(images, tokens, eot, parallel ? &pf : nullptr);
   StepResult r;
-  r.loss = out.loss.item();
+  // Every rank sees the global loss, so a non-finite one stops every rank at the same step.
+  r.loss = parallel ? parallel->comm().sum(out.loss.item()) : out.loss.item();
   // A non-finite loss or gradient stops before the update, so the weights stay as they were.
   if (!std::isfinite(r.loss)) {
     current_tape().clear();
@@ -28,6 +31,7 @@ StepResult train_step(HyperClip& model, AdamW& opt, const Tensor& images, const 
   }
   out.loss.backward();
   std::vector<Tensor> params = model.parameters();
+  if (parallel) parallel->all_reduce_gradients(params);  // clipping sees the global batch's gradient
   r.grad_norm = clip_grad_norm(params, max_grad_norm > 0 ? max_grad_norm : 1e300);
   if (!std::isfinite(r.grad_norm)) throw NonFiniteLoss(cat("the gradient norm is ", r.grad_norm));
   opt.step(lr);

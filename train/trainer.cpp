@@ -12,6 +12,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "comm/world.h"
 #include "core/backend.h"
 #include "data/reinforced.h"
 #include "data/synthetic.h"
@@ -24,6 +25,7 @@
 #include "models/hyperclip.h"
 #include "train/checkpoint.h"
 #include "train/reinforced_step.h"
+#include "train/data_parallel.h"
 #include "train/step.h"
 
 namespace hc {
@@ -55,7 +57,8 @@ static json options_json(const TrainOptions& o) {
           {"wd", o.wd}, {"clip", o.clip}, {"seed", o.seed}, {"threads", o.threads}, {"vocab", o.vocab},
           {"synthetic_size", o.synthetic_size}, {"set_sampling", o.set_sampling}, {"group_column", o.group_column},
           {"hyper_input", o.hyper_input}, {"hyper_input_scale", o.hyper_input_scale}, {"diag_sets", o.diag_sets},
-          {"reinforced", o.reinforced}, {"distill_weight", o.distill_weight}, {"extra_captions", o.extra_captions}};
+          {"reinforced", o.reinforced}, {"distill_weight", o.distill_weight}, {"extra_captions", o.extra_captions},
+          {"siglip_dist", o.siglip_dist}, {"hyper_set", o.hyper_set}, {"sync_bn", o.sync_bn}};
 }
 
 // One evaluation set: the dataset with its class names and templates.
@@ -80,13 +83,16 @@ static std::vector<std::string> templates_for(const TrainOptions& o, const Datas
   return t.empty() ? cifar_templates() : t;
 }
 
-// A training run, in named steps: set-up (output folder, data, tokenizer, model, loader, resume),
-// then the loop (next batch, train step, log line; evaluations and checkpoints on schedule).
+// A training run, in named steps: set-up (the job's processes, output folder, data, tokenizer,
+// model, loader, resume, the replicas), then the loop (next batch, train step, log line; evaluations
+// and checkpoints on schedule). Under mpirun every rank runs the same steps on its slice of each
+// global batch (SPEC §6); rank 0 alone prints progress and writes metrics and checkpoints.
 class Trainer {
  public:
   explicit Trainer(const TrainOptions& opt) : opt_(opt) {}
 
   int run() {
+    join_ranks();
     check_options();
     open_data();
     open_reinforced();
@@ -96,12 +102,43 @@ class Trainer {
     make_loader();
     make_probe();
     restore_checkpoint();
+    start_replicas();
     print_summary();
     open_metrics();
     return train_loop();
   }
 
  private:
+  // The job's processes (one without mpirun). With several, --batch is the global batch, cut into
+  // equal slices, and the step becomes a data-parallel one. First, so that a CUDA rank picks its GPU
+  // before anything touches one.
+  void join_ranks() {
+    SiglipDist siglip = parse_siglip_dist(opt_.siglip_dist);
+    HC_CHECK(opt_.hyper_set == "local" || opt_.hyper_set == "global", "--hyper-set expects local or global, got '",
+             opt_.hyper_set, "'");
+    comm_ = &world_communicator(opt_.device == "cuda" ? Device::CUDA : Device::CPU);
+    ranks_ = comm_->size();
+    writer_ = comm_->rank() == 0;
+    if (ranks_ == 1) return;  // one process: the plain step, no exchange at all
+    HC_CHECK(opt_.reinforced.empty(), "--reinforced runs as one process for now (its step has no all-reduce yet)");
+    HC_CHECK(opt_.batch % ranks_ == 0, "--batch ", opt_.batch, " is the global batch of the ", ranks_,
+             " processes and must be divisible by ", ranks_, " (each takes an equal slice)");
+    local_batch_ = opt_.batch / ranks_;
+    DataParallelOptions o;
+    o.siglip = siglip;
+    o.global_set = opt_.hyper_set == "global";
+    o.sync_bn = opt_.sync_bn;
+    o.bucket_mb = opt_.bucket_mb;
+    if (o.global_set) {
+      HC_CHECK(opt_.set_size == 0, "--hyper-set global makes one set of the whole global batch; --set-size does not apply");
+    } else if (opt_.set_size > 0) {
+      HC_CHECK(local_batch_ % opt_.set_size == 0, "--set-size ", opt_.set_size, " must divide each process's slice of ",
+               local_batch_, " (--batch ", opt_.batch, " over ", ranks_, " processes); sets do not span processes");
+      o.set_size = opt_.set_size;
+    }
+    parallel_ = std::make_unique<DataParallel>(*comm_, o);
+  }
+
   void check_options() {
     HC_CHECK(!opt_.data.empty(), "--data is required");
     HC_CHECK(!opt_.out_dir.empty(), "--out is required");
@@ -117,6 +154,7 @@ class Trainer {
     device_ = parse_device(opt_.device);
     backend_for(device_).set_math_mode(parse_math_mode(opt_.precision));  // bf16: CUDA only, refused on the CPU
     if (opt_.threads > 0) omp_set_num_threads(opt_.threads);
+    if (!writer_) return;
     ::mkdir(opt_.out_dir.c_str(), 0755);
     struct stat st;
     HC_CHECK(::stat(opt_.out_dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode), opt_.out_dir,
@@ -127,7 +165,7 @@ class Trainer {
   void open_data() {
     train_ = open_dataset(opt_.data, dataset_options(opt_, "train"));
     train_templates_ = templates_for(opt_, *train_);
-    std::fprintf(stderr, "train data: %s\n", train_->describe().c_str());
+    if (writer_) std::fprintf(stderr, "train data: %s\n", train_->describe().c_str());
     for (const std::string& spec : opt_.eval_data)
       for (const std::string& s : expand_eval_specs(spec)) {
         EvalSet e;
@@ -138,7 +176,7 @@ class Trainer {
         e.templates = templates_for(opt_, *e.data);
         std::string what = e.data->describe();
         if (what.find(" classes)") == std::string::npos) what += cat(" (", e.classes.size(), " classes)");  // not said yet
-        std::fprintf(stderr, "eval data: %s\n", what.c_str());
+        if (writer_) std::fprintf(stderr, "eval data: %s\n", what.c_str());
         evals_.push_back(std::move(e));
       }
   }
@@ -162,7 +200,14 @@ class Trainer {
 
   // The configuration, tokenizer and step of the checkpoint to resume from (weights come later).
   void read_resume_info() {
-    if (!opt_.resume.empty()) resume_ = std::make_unique<Checkpoint>(read_checkpoint_info(opt_.resume));
+    if (opt_.resume.empty()) return;
+    resume_ = std::make_unique<Checkpoint>(read_checkpoint_info(opt_.resume));
+    // The batches a run sees do not depend on its number of processes, but its sets and batch-norm
+    // statistics may: continue under the same number.
+    json args = json::parse(resume_->state.args_json, nullptr, false);
+    int64_t written_by = args.is_object() ? args.value("ranks", int64_t{1}) : 1;
+    HC_CHECK(written_by == ranks_, opt_.resume, ": checkpoint of a run of ", written_by, " process",
+             written_by == 1 ? "" : "es", "; resume it under the same number (this run has ", ranks_, ")");
   }
 
   // The checkpoint's tokenizer when resuming, a given file, or one trained on the training captions.
@@ -185,7 +230,7 @@ class Trainer {
     }
     auto t0 = Clock::now();
     tok_ = Tokenizer::train(captions, static_cast<int32_t>(opt_.vocab));
-    std::fprintf(stderr, "tokenizer: %d tokens from %zu captions (%.1fs)\n", tok_.vocab_size(), captions.size(),
+    if (writer_) std::fprintf(stderr, "tokenizer: %d tokens from %zu captions (%.1fs)\n", tok_.vocab_size(), captions.size(),
                  std::chrono::duration<double>(Clock::now() - t0).count());
   }
 
@@ -207,6 +252,9 @@ class Trainer {
     cfg_.embed = opt_.embed > 0 ? opt_.embed : (opt_.image.find("nano") != std::string::npos ? 128 : 512);
     cfg_.vocab = tok_.vocab_size();
     cfg_.set_size = opt_.set_size;
+    // Each process's captions form its own set by default: what one process computes with
+    // --set-size B/N, and what the checkpoint records.
+    if (parallel_ && opt_.hyper_set == "local" && opt_.set_size == 0) cfg_.set_size = local_batch_;
     cfg_.generated = opt_.generated;
     cfg_.num_tokens = opt_.num_tokens;
     cfg_.hyper_input = opt_.hyper_input;
@@ -242,6 +290,8 @@ class Trainer {
         return reinforced_->augment(idx, reinforced_draw(reinforced_->samples(), reinforced_->augmentations(), opt_.seed,
                                                          epoch, idx).view);
       };
+    lo.rank = comm_->rank();
+    lo.ranks = ranks_;
     loader_ = std::make_unique<Loader>(reinforced_images_ ? static_cast<const Dataset&>(*reinforced_images_) : *train_, lo);
     per_epoch_ = loader_->batches_per_epoch();
     total_ = opt_.steps > 0 ? opt_.steps : opt_.epochs * per_epoch_;
@@ -278,10 +328,24 @@ class Trainer {
     load_checkpoint_weights(opt_.resume, *model_, optim_.get());
     step_ = resume_->state.step;
     HC_CHECK(step_ <= total_, opt_.resume, ": checkpoint is at step ", step_, ", beyond this run's ", total_, " steps");
-    std::fprintf(stderr, "resumed from %s at step %lld\n", opt_.resume.c_str(), (long long)step_);
+    if (writer_) std::fprintf(stderr, "resumed from %s at step %lld\n", opt_.resume.c_str(), (long long)step_);
+  }
+
+  // Every rank starts from rank 0's weights, with --sync-bn attached to the batch norms.
+  void start_replicas() {
+    if (!parallel_) return;
+    int norms = parallel_->attach(*model_);
+    if (opt_.sync_bn && norms == 0 && writer_)
+      std::fprintf(stderr, "--sync-bn: the %s tower has no batch norm; nothing to synchronise\n", opt_.image.c_str());
+    parallel_->broadcast_state(*model_);
   }
 
   void print_summary() const {
+    if (!writer_) return;
+    if (parallel_)
+      std::fprintf(stderr, "%d processes (%s), %lld samples each per step; loss exchange %s, hypernetwork set %s%s\n",
+                   ranks_, comm_->name().c_str(), (long long)local_batch_, opt_.siglip_dist.c_str(),
+                   opt_.hyper_set.c_str(), opt_.sync_bn ? ", synchronised batch norm" : "");
     std::fprintf(stderr,
                  "model: %s + %s + %s, mode %s, %lld parameters; %lld steps (%lld per epoch), batch %lld, %d threads\n",
                  opt_.image.c_str(), opt_.text.c_str(), opt_.hyper.c_str(), mode_name(cfg_.mode),
@@ -291,15 +355,19 @@ class Trainer {
 
   // metrics.jsonl, continued when resuming.
   void open_metrics() {
+    state_.total_steps = total_;
+    json args = options_json(opt_);
+    args["ranks"] = ranks_;
+    state_.args_json = args.dump();
+    if (!writer_) return;
     std::string path = opt_.out_dir + "/metrics.jsonl";
     metrics_.open(path, resume_ ? std::ios::app : std::ios::trunc);
     HC_CHECK(metrics_, path, ": cannot write");
-    state_.total_steps = total_;
-    state_.args_json = options_json(opt_).dump();
   }
 
   // The next batch of the schedule with at least 2 usable samples (whole sets with --set-size),
-  // on the device and tokenised; false when this step's batch had too few and is skipped.
+  // on the device and tokenised; false when this step's batch had too few and is skipped. n is this
+  // process's count.
   bool next_batch(int64_t& n) {
     int64_t epoch = step_ / per_epoch_, b = step_ % per_epoch_;
     if (epoch != loaded_epoch_) {
@@ -307,12 +375,16 @@ class Trainer {
       loaded_epoch_ = epoch;
     }
     HC_CHECK(loader_->next(batch_), "loader ended early at step ", step_);
-    skipped_total_ += batch_.skipped;
-    for (const std::string& s : batch_.skipped_sources) std::fprintf(stderr, "skipped corrupt sample: %s\n", s.c_str());
+    for (const std::string& s : batch_.skipped_sources)
+      std::fprintf(stderr, "%sskipped corrupt sample: %s\n", rank_prefix().c_str(), s.c_str());
     n = batch_.images.defined() ? batch_.images.size(0) : 0;
-    if (cfg_.set_size > 0) n -= n % cfg_.set_size;  // keep whole sets when images were skipped
-    if (n < 2) {
-      std::fprintf(stderr, "step %lld: fewer than 2 usable samples, batch skipped\n", (long long)step_);
+    step_skipped_ = batch_.skipped;
+    if (parallel_) equal_slices(n);
+    skipped_total_ += step_skipped_;
+    int64_t sets = parallel_ ? parallel_->options().set_size : cfg_.set_size;
+    if (sets > 0) n -= n % sets;  // keep whole sets when images were skipped
+    if (n * ranks_ < 2) {
+      if (writer_) std::fprintf(stderr, "step %lld: fewer than 2 usable samples, batch skipped\n", (long long)step_);
       return false;
     }
     images_ = n == batch_.images.size(0) ? batch_.images : slice(batch_.images, 0, 0, n);
@@ -324,6 +396,19 @@ class Trainer {
     eot_ = eot_.to(device_);
     return true;
   }
+
+  // The slices of a step stay equal across processes: each keeps as many samples as the shortest
+  // (a corrupt image skipped on one rank trims every rank's slice of that step). Sums the skipped.
+  void equal_slices(int64_t& n) {
+    std::vector<int64_t> counts = comm_->gather((step_skipped_ << 32) | n);
+    step_skipped_ = 0;
+    for (int64_t c : counts) {
+      n = std::min(n, c & 0xffffffff);
+      step_skipped_ += c >> 32;
+    }
+  }
+
+  std::string rank_prefix() const { return ranks_ > 1 ? cat("rank ", comm_->rank(), ": ") : std::string(); }
 
   // --reinforced: the batch's real captions (in place of the loader's), its extra captions and the
   // teachers' embeddings of its stored views and of both captions, as reinforced_draw picks them.
@@ -365,14 +450,17 @@ class Trainer {
     return train_step_reinforced(*model_, *optim_, rbatch_, opt_.distill_weight, lr, opt_.clip, &terms_);
   }
 
-  // The metrics line of a step, and the progress line every --log-every steps.
+  // The metrics line of a step, and the progress line every --log-every steps (rank 0). n counts
+  // the samples of all processes.
   void log_step(const StepResult& r, double lr, int64_t n, double seconds) {
+    if (!writer_) return;
     window_images_ += n;
     window_seconds_ += seconds;
     json line = {{"step", step_}, {"epoch", (step_ - 1) / per_epoch_}, {"loss", r.loss}, {"lr", lr},
                  {"images_per_s", n / seconds}, {"grad_norm", r.grad_norm},
                  {"logit_scale", model_->logit_scale.item()}, {"logit_bias", model_->logit_bias.item()},
-                 {"skipped", batch_.skipped}};
+                 {"skipped", step_skipped_}};
+    if (parallel_) line["comm_s"] = step_comm_seconds_;  // this rank's time in collectives, waits included
     if (reinforced_) {  // the terms unweighted; loss = (1−λ)·loss_siglip + λ·loss_distill
       line["loss_siglip"] = terms_.siglip_real + terms_.siglip_extra;
       line["loss_distill"] = terms_.distill_real + terms_.distill_extra;
@@ -396,8 +484,14 @@ class Trainer {
   }
 
   // Zero-shot evaluation of every evaluation set, then the conditioning diagnostic, into
-  // metrics.jsonl and the progress output.
+  // metrics.jsonl and the progress output. Rank 0 evaluates the model it would write; the others wait.
   void evaluate() {
+    if (parallel_) parallel_->average_buffers(*model_);
+    if (writer_) evaluate_sets();
+    if (parallel_) comm_->barrier();
+  }
+
+  void evaluate_sets() {
     std::vector<std::pair<std::string, Tensor>> generated;  // each task's generated parameters
     for (EvalSet& e : evals_) {
       ZeroShotOptions zo;
@@ -431,8 +525,18 @@ class Trainer {
                  std::chrono::duration<double>(Clock::now() - t0).count());
   }
 
-  // DIR/step_NNNNNN.safetensors and DIR/last.safetensors, each written atomically.
+  // DIR/step_NNNNNN.safetensors and DIR/last.safetensors, each written atomically, by rank 0 after
+  // checking that every rank holds the same model.
   void checkpoint() {
+    if (parallel_) {
+      parallel_->average_buffers(*model_);
+      parallel_->check_replicas(*model_);
+    }
+    if (writer_) write_checkpoint();
+    if (parallel_) comm_->barrier();
+  }
+
+  void write_checkpoint() {
     state_.step = step_;
     char name[64];
     std::snprintf(name, sizeof name, "/step_%06lld.safetensors", (long long)step_);
@@ -443,6 +547,7 @@ class Trainer {
 
   // A non-finite loss stops the run with exit status 3; the last checkpoint is left intact.
   int stop_on_non_finite(const NonFiniteLoss& e) {
+    if (!writer_) return 3;  // every rank saw the same global loss and stops here too
     std::string intact = !last_good_.empty() ? "the last good checkpoint " + last_good_ + " is intact"
                          : resume_           ? "the checkpoint " + opt_.resume + " is intact"
                                              : std::string("no checkpoint was written yet");
@@ -463,18 +568,22 @@ class Trainer {
       }
       double lr = lr_at(step_, opt_.lr, warmup_, total_);
       StepResult r;
+      double comm0 = comm_->stats().seconds;
       try {
-        r = reinforced_ ? reinforced_step(lr) : train_step(*model_, *optim_, images_, tokens_, eot_, lr, opt_.clip);
+        r = reinforced_ ? reinforced_step(lr)
+                        : train_step(*model_, *optim_, images_, tokens_, eot_, lr, opt_.clip, parallel_.get());
       } catch (const NonFiniteLoss& e) {
         return stop_on_non_finite(e);
       }
+      step_comm_seconds_ = comm_->stats().seconds - comm0;
       ++step_;
-      log_step(r, lr, n, std::chrono::duration<double>(Clock::now() - t0).count());
+      log_step(r, lr, n * ranks_, std::chrono::duration<double>(Clock::now() - t0).count());
       if (opt_.eval_every > 0 && step_ % opt_.eval_every == 0 && step_ != total_) evaluate();
       if (opt_.ckpt_every > 0 && step_ % opt_.ckpt_every == 0 && step_ != total_) checkpoint();
     }
     checkpoint();
     if (!evals_.empty() || probe_) evaluate();
+    if (!writer_) return 0;
     if (skipped_total_) std::fprintf(stderr, "%lld corrupt samples were skipped\n", (long long)skipped_total_);
     std::fprintf(stderr, "done: %lld steps in %s; checkpoint %s/last.safetensors\n", (long long)(step_ - first_),
                  format_duration(std::chrono::duration<double>(Clock::now() - t_start_).count()).c_str(),
@@ -484,6 +593,12 @@ class Trainer {
 
   const TrainOptions opt_;
   Device device_ = Device::CPU;
+  // The job's processes.
+  Communicator* comm_ = nullptr;
+  int ranks_ = 1;
+  bool writer_ = true;                       // rank 0: progress, metrics, checkpoints
+  int64_t local_batch_ = 0;                  // this process's slice of --batch
+  std::unique_ptr<DataParallel> parallel_;   // null in a one-process run
   // Data.
   std::unique_ptr<Dataset> train_;
   std::vector<std::string> train_templates_;
@@ -512,7 +627,8 @@ class Trainer {
   std::string last_good_;
   Clock::time_point t_start_;
   double window_images_ = 0, window_seconds_ = 0;
-  int64_t skipped_total_ = 0;
+  int64_t skipped_total_ = 0, step_skipped_ = 0;
+  double step_comm_seconds_ = 0;
 };
 
 int run_train(const TrainOptions& opt) { return Trainer(opt).run(); }

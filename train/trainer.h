@@ -52,6 +52,11 @@ struct TrainOptions {
   int threads = 0;  // 0: OpenMP's default
   std::string device = "cpu";
   std::string precision = "fp32";  // fp32 | bf16 (bf16 mixed precision, --device cuda only)
+  // Across processes (SPEC §6, docs/distributed.md): under mpirun, batch is the global batch.
+  std::string siglip_dist = "gather";  // the distributed loss: gather | ring
+  std::string hyper_set = "local";     // each rank's captions (local) or all of them (global)
+  bool sync_bn = false;                // batch-norm statistics over every rank's images
+  double bucket_mb = 25;               // gradient all-reduce bucket size
   // Output.
   std::string out_dir, resume;
   int64_t log_every = 10, eval_every = 0, ckpt_every = 0, eval_samples = 0;
