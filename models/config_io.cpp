@@ -78,7 +78,7 @@ ModelConfig config_from_json(const std::string& text, const std::string& source,
     // Four stages: the arrays' lengths are checked before any entry is read.
     auto four = [&](const char* key) {
       const json& a = json_at(im, key, what + ": image");
-      HC_CHECK(a.is_array() && a.size() == 4, what, ": image.", key, " must be an array of four integers (the stages)");
+      HC_CHECK(a.is_array() && a.size() == 4, what, ": image.", key, " must list four stages: an array of four integers");
       std::vector<int64_t> v;
       for (size_t i = 0; i < 4; ++i) v.push_back(json_int(a[i], INT64_MIN, INT64_MAX, cat(what, ": image.", key, "[", i, "]")));
       return v;
