@@ -27,8 +27,14 @@ def markdown_files():
     return [f for f in out if "node_modules" not in f and os.path.exists(os.path.join(ROOT, f))]
 
 
-def relocate(lines, name, old):
-    """The line number (1-based) a link named `name` should point at, or None."""
+def relocate(lines, name, old, qualified=None):
+    """The line number (1-based) a link named `name` should point at, or None. A qualified name
+    (`Loader::next`) is looked for as written first, so that one of several `forward`s is not taken for
+    another."""
+    if qualified and "::" in qualified:
+        hits = [i for i, l in enumerate(lines, 1) if qualified + "(" in l and not l.rstrip().endswith(";")]
+        if hits:
+            return min(hits, key=lambda i: abs(i - old))
     word = re.compile(r"(?<![\w])" + re.escape(name) + r"(?![\w])")
     hits = [i for i, l in enumerate(lines, 1) if word.search(l) and not l.lstrip().startswith("//")]
     defs = [i for i in hits if re.search(re.escape(name) + r"\s*[({]", lines[i - 1])
@@ -63,7 +69,7 @@ def check(path, fix=False):
             code = re.fullmatch(r"`([^`]+)`", text)
             name = re.split(r"::|\.", code.group(1).rstrip("()"))[-1] if code else None
             if fix and name and (k > len(target_lines) or name not in target_lines[k - 1]):
-                k2 = relocate(target_lines, name, k)
+                k2 = relocate(target_lines, name, k, code.group(1).rstrip("()"))
                 if k2:
                     new = f"{file}#L{k2}"
                     lines[n - 1] = lines[n - 1].replace(f"[{text}]({target})", f"[{text}]({new})", 1)

@@ -46,10 +46,16 @@ def notes(folder):
     title = os.path.basename(folder)
     if lines and lines[0].startswith("# "):
         title, lines = lines[0][2:], lines[1:]
+    def trim(part):  # no blank lines at either end: report() puts its own between the pieces
+        while part and not part[0].strip():
+            part = part[1:]
+        while part and not part[-1].strip():
+            part = part[:-1]
+        return part
     if "<!-- table -->" in lines:
         k = lines.index("<!-- table -->")
-        return title, lines[:k], lines[k + 1:]
-    return title, lines, []
+        return title, trim(lines[:k]), trim(lines[k + 1:])
+    return title, trim(lines), []
 
 
 # ---- make demo -------------------------------------------------------------------------------
