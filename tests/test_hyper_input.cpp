@@ -46,7 +46,7 @@ HC_REGISTER_OP_CASES(hyper_input_cases);
 
 namespace {
 
-ModelConfig nano(const std::string& input, double scale, Mode mode = Mode::Hyper) {
+ModelConfig nano(const std::string& input, double scale, hc::Mode mode = hc::Mode::Hyper) {
   ModelConfig c;
   c.image = image_preset("vit-nano");
   c.image.image_size = 32;
