@@ -12,6 +12,7 @@
 #include "core/hash.h"
 #include "data/atomic_file.h"
 #include "data/dataset_readers.h"
+#include "data/file_read.h"
 #include "data/loader.h"
 #include "data/safetensors.h"
 #include "infer/templates.h"
@@ -120,8 +121,7 @@ std::string read_bounded(const std::string& path, uint64_t limit) {
   HC_CHECK(S_ISREG(st.st_mode), path, ": not a regular file");
   HC_CHECK(static_cast<uint64_t>(st.st_size) <= limit, path, ": ", st.st_size, " bytes, more than the ", limit,
            " this file may have");
-  std::vector<uint8_t> bytes = detail::read_file_bytes(path);
-  return std::string(bytes.begin(), bytes.end());
+  return read_file_text(path, "reinforced dataset file", limit);
 }
 
 json parse_json(const std::string& path, uint64_t limit) {
