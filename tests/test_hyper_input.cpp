@@ -110,7 +110,14 @@ TEST_CASE("hypernetwork input: the default is SPEC 1.4's; old configurations loa
   CHECK(config_differences(n, c) == "hyper_input \"center\" vs \"raw\", hyper_input_scale 4.0 vs 1.0");
   std::string bad = config_to_json(c);
   bad.replace(bad.find("\"raw\""), 5, "\"whiten\"");
-  CHECK_THROWS_WITH_AS(config_from_json(bad, "bad.json"), doctest::Contains("bad.json: bad model configuration"), Error);
+  CHECK_THROWS_WITH_AS(config_from_json(bad, "bad.json"),
+                       doctest::Contains("bad.json: model configuration: hyper_input = 'whiten', expected raw or center"),
+                       Error);
+  // A scale out of range is refused the same way (issue 24's one validation step).
+  std::string zero = config_to_json(c);
+  zero.replace(zero.find("\"hyper_input_scale\":1.0"), 23, "\"hyper_input_scale\":0.0");
+  CHECK_THROWS_WITH_AS(config_from_json(zero, "zero.json"),
+                       doctest::Contains("zero.json: model configuration: hyper_input_scale = 0 is outside (0, 1e6]"), Error);
   // With the default, the traced forward computes what the plain forward computes.
   auto m = model(c);
   NoGradGuard ng;
