@@ -247,6 +247,11 @@ void validate_config(const ModelConfig& cfg, const std::string& source, ModelPar
       c.range(cat("image.widths[", i, "]").c_str(), im.mci.widths[i], 1, L::kMaxDim);
       c.range(cat("image.depths[", i, "]").c_str(), im.mci.depths[i], 0, L::kMaxLayers);
     }
+    // The downsampling convs are grouped by their input channels: each stage's width a multiple of
+    // the one before (the presets double it).
+    for (int i = 1; i < 4; ++i)
+      HC_CHECK(im.mci.widths[i] % im.mci.widths[i - 1] == 0, source, ": model configuration: image.widths[", i, "] = ",
+               im.mci.widths[i], " is not a multiple of image.widths[", i - 1, "] = ", im.mci.widths[i - 1]);
     // The last stage's attention has heads of 32 channels.
     HC_CHECK(im.mci.widths[3] % 32 == 0, source, ": model configuration: image.widths[3] = ", im.mci.widths[3],
              " is not a multiple of the attention head size 32");

@@ -132,6 +132,9 @@ TEST_CASE("config check: every field's range and the rules between fields, with 
   refuses(mci([](ModelConfig& c) { c.image.mci.widths[1] = 0; }), "image.widths[1] = 0 is outside [1, 65536]");
   refuses(mci([](ModelConfig& c) { c.image.mci.depths[2] = 5000; }), "image.depths[2] = 5000 is outside [0, 1024]");
   refuses(mci([](ModelConfig& c) { c.image.mci.widths[3] = 48; }), "image.widths[3] = 48 is not a multiple of");
+  // Found by fuzz_config: a downsampling conv grouped by 7 input channels cannot make 8.
+  refuses(mci([](ModelConfig& c) { c.image.mci.widths = {7, 8, 8, 32}; }),
+          "image.widths[1] = 8 is not a multiple of image.widths[0] = 7");
   refuses(mci([](ModelConfig& c) { c.image.mci.mlp_ratio = 0; }), "image.mlp_ratio = 0 is outside [1, 16]");
   refuses([](ModelConfig& c) { c.text.kind = "lstm"; }, "text.kind = 'lstm', expected transformer or mct");
   // An MCi tower as wide and deep as the ranges allow is refused by its size, before anything is built.

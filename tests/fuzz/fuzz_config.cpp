@@ -6,6 +6,7 @@
 #include "models/config_io.h"
 #include "models/convnet.h"
 #include "models/hyperclip.h"
+#include "models/mci.h"
 #include "models/vit.h"
 #include "tests/fuzz/fuzz_util.h"
 
@@ -36,9 +37,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (parts == ModelParts::Full) {
       built = static_cast<double>(state_elements(HyperClip(cfg)));
     } else if (parts == ModelParts::TextTower) {
-      built = static_cast<double>(state_elements(TextTower(cfg.text, cfg.vocab, cfg.embed)));
+      // An exported text encoder holds a Text-RepMixer folded (a transformer is the same either way).
+      built = static_cast<double>(state_elements(TextTower(cfg.text, cfg.vocab, cfg.embed, true)));
     } else if (cfg.image.kind == "convnet") {
       built = static_cast<double>(state_elements(ConvNetTower(cfg.image.convnet, cfg.embed, true))) + 2;
+    } else if (cfg.image.kind == "mci") {  // exported folded: no batch norm, no branch
+      built = static_cast<double>(state_elements(MciTower(cfg.image.mci, cfg.embed, true))) + 2;
     } else {
       built = static_cast<double>(state_elements(VitTower(cfg.image.vit, cfg.image.image_size, cfg.embed))) + 2;
     }

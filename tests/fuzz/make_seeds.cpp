@@ -39,6 +39,7 @@ ModelConfig tiny(const std::string& kind, Mode mode, int64_t vocab) {
   c.image.image_size = 16;
   c.image.convnet = {0.1, 0.1};
   c.image.vit = {8, 1, 2, 8};
+  c.image.mci = {{8, 8, 8, 32}, {1, 1, 1, 1}, 2};
   c.text = {8, 1, 2, 6};
   c.hyper = {8, 1, 2, 4};
   c.embed = 8;
@@ -90,10 +91,17 @@ int main(int argc, char** argv) {
   const Variant variants[] = {{"vit_hyper", "vit", Mode::Hyper, "all"},
                               {"vit_token", "vit", Mode::Token, "last:1"},
                               {"convnet_baseline", "convnet", Mode::Baseline, "all"},
-                              {"convnet_hyper", "convnet", Mode::Hyper, "first:2"}};
+                              {"convnet_hyper", "convnet", Mode::Hyper, "first:2"},
+                              {"mci_hyper", "mci", Mode::Hyper, "last:3"},
+                              {"mci_mct_baseline", "mci", Mode::Baseline, "all"}};
   for (const Variant& v : variants) {
     ModelConfig cfg = tiny(v.kind, v.mode, tok.vocab_size());
     cfg.generated = v.generated;
+    if (std::string(v.name).find("mct") != std::string::npos) {  // MobileCLIP's Text-RepMixer, not causal
+      cfg.text.kind = "mct";
+      cfg.text.causal = false;
+    }
+    if (v.mode == Mode::Hyper && std::string(v.kind) == "mci") cfg.hyper_input = "center";
     HyperClip m(cfg);
     m.init_parameters(1);
     TrainState st;
