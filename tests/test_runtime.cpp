@@ -18,8 +18,8 @@
 #include "infer/kernels_cpu.h"
 #include "infer/runtime.h"
 #include "models/convnet.h"
-#include "tests/model_fixture.h"
 #include "models/mci.h"
+#include "tests/model_fixture.h"
 #include "tests/op_registry.h"
 
 using namespace hc;
@@ -33,8 +33,15 @@ void* operator new(std::size_t n) {
   if (void* p = std::malloc(n ? n : 1)) return p;
   throw std::bad_alloc();
 }
+// The nothrow form too (std::stable_sort's temporary buffer uses it): every allocation these deletes
+// free must come from malloc, or AddressSanitizer reports a new/free mismatch.
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  g_news.fetch_add(1, std::memory_order_relaxed);
+  return std::malloc(n ? n : 1);
+}
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace {
 
