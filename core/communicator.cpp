@@ -36,7 +36,9 @@ std::vector<int64_t> Communicator::gather(int64_t x) {
   std::vector<int32_t> all = out.to_ints();
   std::vector<int64_t> values(size());
   for (int r = 0; r < size(); ++r)
-    values[r] = (static_cast<int64_t>(all[2 * r]) << 32) | static_cast<uint32_t>(all[2 * r + 1]);
+    // Reassembled as unsigned: shifting a negative int64 left is undefined before C++20 (UBSan).
+    values[r] = static_cast<int64_t>((static_cast<uint64_t>(static_cast<uint32_t>(all[2 * r])) << 32) |
+                                     static_cast<uint32_t>(all[2 * r + 1]));
   return values;
 }
 
