@@ -114,13 +114,12 @@ def bench_section(folder):
                      f"{e['mfu']:.2f} | {t['mfu']:.2f} |")
     cls = {}
     for r in read_jsonl(os.path.join(folder, "bench-classify.jsonl")):
-        tower = r.get("tower") or r.get("runtime", {}).get("tower") or r.get("image_tower")
-        cls[(tower, r["impl"])] = r
+        cls[(r["tower"], r["impl"])] = r
     if cls:
         lines += ["", "Inference, `make bench-classify` (the exported image tower, 64 px, 2 threads):", "",
                   "| tower | engine batch 1 ms | PyTorch batch 1 ms | engine batch 64 img/s | PyTorch batch 64 img/s |",
                   "|---|---|---|---|---|"]
-        for (tower, impl), e in sorted(cls.items(), key=lambda kv: str(kv[0])):
+        for (tower, impl), e in sorted(cls.items()):
             t = cls.get((tower, "pytorch"))
             if impl != "hyperclip" or not t:
                 continue
@@ -133,8 +132,7 @@ def bench_section(folder):
                   "| config | processes × threads | img/s | MB exchanged per step | share of the step in collectives |",
                   "|---|---|---|---|---|"]
         for r in dist:
-            ranks = r.get("ranks", 2 if r["comm_mb_per_step"] > 0 else 1)
-            lines.append(f"| {r['config']} | {ranks} × {r['threads']} | {r['images_per_s']:.1f} | "
+            lines.append(f"| {r['config']} | {r['ranks']} × {r['threads']} | {r['images_per_s']:.1f} | "
                          f"{r['comm_mb_per_step']:.1f} | {r['comm_share']:.2f} |")
     lines += ["", "Made by:", "", "```sh", "make bench BENCH_MODES=\"hyper baseline\" && make bench-classify && make bench-dist", "```"]
     return lines
