@@ -234,26 +234,36 @@ bench-ops: $(BUILD)/test_hyperclip
 	  | grep '^{'
 
 # Training throughput against PyTorch (SPEC §4 CPU configurations, same thread count, one run):
-# each configuration in its own process (each measures its own peak memory), JSON lines into
-# $(BUILD)/bench.jsonl, then the ratios. Both sides run without the OPENBLAS_* pins (PyTorch's
-# products and, when built with BLAS=openblas, the engine's float32 ones go to OpenBLAS). Both run with
-# OMP_WAIT_POLICY=passive: on this shared 2-core machine a spinning OpenMP thread takes the core
-# its descheduled partner needs, and both sides measured 2-4x faster passive than spinning
-# (BENCH_WAIT=active to compare).
+# every configuration in BENCH_CONFIGS and mode in BENCH_MODES, with random tokens and with the
+# real captions of BENCH_CAPTIONS (a dataset spec; the engine writes the batch's tokens for PyTorch,
+# which pads them to the context as open_clip does), each in fp32 and bf16 (the engine's
+# --precision bf16; PyTorch under torch.autocast("cpu", torch.bfloat16)). Each run is its own process
+# (each measures its own peak memory and both matrix-product peaks, fp32 and bf16); JSON lines go
+# into $(BUILD)/bench.jsonl, then bench/bench_summary.py prints the table and the ratios. Both sides
+# run without the OPENBLAS_* pins (PyTorch's float32 products and the engine's go to OpenBLAS's own
+# kernels for this CPU). Both run with OMP_WAIT_POLICY=passive: on this shared 2-core machine a
+# spinning OpenMP thread takes the core its descheduled partner needs, and both sides measured 2-4x
+# faster passive than spinning (BENCH_WAIT=active to compare).
 BENCH_STEPS ?= 10
 BENCH_WAIT ?= passive
-BENCH_MODES ?= hyper baseline
+BENCH_MODES ?= hyper
+BENCH_CONFIGS ?= cpu-convnet cpu-vit cpu-mci
+BENCH_CAPTIONS ?= synthetic
+BENCH_PRECISIONS ?= fp32 bf16
+BENCH_ENV = env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_WAIT_POLICY=$(BENCH_WAIT) OMP_NUM_THREADS=$(BENCH_THREADS)
 .PHONY: bench
 bench: $(BUILD)/hyperclip
 	@rm -f $(BUILD)/bench.jsonl
-	@for mode in $(BENCH_MODES); do for cfg in cpu-convnet cpu-vit cpu-mci; do \
-	  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_WAIT_POLICY=$(BENCH_WAIT) OMP_NUM_THREADS=$(BENCH_THREADS) \
-	    ./$(BUILD)/hyperclip bench --config $$cfg --mode $$mode \
-	    --steps $(BENCH_STEPS) --threads $(BENCH_THREADS) | tee -a $(BUILD)/bench.jsonl || exit 1; \
-	  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_WAIT_POLICY=$(BENCH_WAIT) OMP_NUM_THREADS=$(BENCH_THREADS) \
-	    /usr/bin/python3 bench/torch_bench.py --config $$cfg --mode $$mode --steps $(BENCH_STEPS) --threads $(BENCH_THREADS) \
-	    | tee -a $(BUILD)/bench.jsonl || exit 1; \
-	done; done
+	@for mode in $(BENCH_MODES); do for cfg in $(BENCH_CONFIGS); do for cap in random $(BENCH_CAPTIONS); do \
+	  eng=""; tor=""; \
+	  if [ "$$cap" != random ]; then eng="--captions $$cap --tokens-out $(BUILD)/bench_tokens.json"; \
+	    tor="--tokens $(BUILD)/bench_tokens.json"; fi; \
+	  for prec in $(BENCH_PRECISIONS); do \
+	    $(BENCH_ENV) ./$(BUILD)/hyperclip bench --config $$cfg --mode $$mode --precision $$prec $$eng \
+	      --steps $(BENCH_STEPS) --threads $(BENCH_THREADS) | tee -a $(BUILD)/bench.jsonl || exit 1; \
+	    $(BENCH_ENV) /usr/bin/python3 bench/torch_bench.py --config $$cfg --mode $$mode --precision $$prec $$tor \
+	      --steps $(BENCH_STEPS) --threads $(BENCH_THREADS) | tee -a $(BUILD)/bench.jsonl || exit 1; \
+	  done; done; done; done
 	@/usr/bin/python3 bench/bench_summary.py $(BUILD)/bench.jsonl
 
 # Training across processes (docs/distributed.md): per configuration, one process with

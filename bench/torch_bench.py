@@ -12,6 +12,13 @@ model_gflops_per_image counts, like the engine, the multiply-adds of the forward
 backward, per image. peak_gflops is the best of 20 1024×1024 float32 torch.mm in the same
 process; "blas" names the BLAS library and the OpenBLAS kernel set (openblas_get_corename) it used.
 Run it without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (make bench does), which pin older kernels.
+
+--tokens FILE takes the batch's captions from `hyperclip bench --captions DATA --tokens-out FILE`:
+the same token ids, padded with zeros to the full context as open_clip pads them, and the text
+tower runs every position (open_clip does not trim). --precision bf16 runs the forward pass under
+torch.autocast("cpu", torch.bfloat16) (products and convolutions in bf16 through oneDNN, master
+weights and the optimiser in float32). peak_gflops_fp32 and peak_gflops_bf16 are the best of 20
+1024×1024 torch.mm in float32 and in bfloat16; mfu_fp32 / mfu_bf16 are against each.
 """
 import argparse
 import ctypes
@@ -94,8 +101,8 @@ def set_openblas_threads(n):
             return
 
 
-def matmul_peak_gflops(n=1024, runs=20):
-    a, b = torch.rand(n, n) * 2 - 1, torch.rand(n, n) * 2 - 1
+def matmul_peak_gflops(n=1024, runs=20, dtype=torch.float32):
+    a, b = (torch.rand(n, n) * 2 - 1).to(dtype), (torch.rand(n, n) * 2 - 1).to(dtype)
     best = float("inf")
     for r in range(runs + 1):
         t0 = time.perf_counter()
@@ -114,6 +121,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    ap.add_argument("--tokens", default="", help="tokens JSON from hyperclip bench --tokens-out (real captions)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     set_openblas_threads(args.threads)
@@ -127,7 +136,18 @@ def main():
     R.init_parameters(model, 0.02)
     model.train()
     images, tokens, eot = R.make_inputs(cfg, torch.Generator().manual_seed(args.seed + 1))
+    captions = "random"
+    if args.tokens:
+        with open(args.tokens) as f:
+            t = json.load(f)
+        rows, context = t["shape"]
+        if rows != n or context != cfg["text"]["context"]:
+            sys.exit(f"{args.tokens}: tokens {rows}x{context}, expected {n}x{cfg['text']['context']}")
+        tokens = torch.tensor(t["tokens"], dtype=torch.int32).reshape(rows, context)
+        eot = torch.tensor(t["eot"], dtype=torch.int32)
+        captions = t["captions"]
     tokens, eot = tokens.long(), eot.long()
+    autocast = args.precision == "bf16"
 
     named = list(model.named_parameters())
     params = [p for _, p in named]
@@ -136,14 +156,15 @@ def main():
          {"params": [p for k, p in named if not R.decays(k, p)], "weight_decay": 0.0}],
         lr=5e-4, betas=(0.9, 0.98), eps=1e-6)
 
-    with MatmulFlops() as counter:
+    with MatmulFlops() as counter, torch.autocast("cpu", torch.bfloat16, enabled=autocast):
         model(images, tokens, eot)
     gflops_per_image = 3 * counter.flops / n / 1e9
 
     def step():
         opt.zero_grad(set_to_none=True)
-        loss = model(images, tokens, eot)[3]
-        loss.backward()
+        with torch.autocast("cpu", torch.bfloat16, enabled=autocast):
+            loss = model(images, tokens, eot)[3]
+        loss.float().backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         with torch.no_grad():
@@ -161,12 +182,18 @@ def main():
     m = len(times)
     median = times[m // 2] if m % 2 else 0.5 * (times[m // 2 - 1] + times[m // 2])
     ips = n / median
-    peak = matmul_peak_gflops()
+    peak_fp32 = matmul_peak_gflops()
+    peak_bf16 = matmul_peak_gflops(dtype=torch.bfloat16)
+    peak = peak_bf16 if autocast else peak_fp32
+    mean_tokens = float((eot + 1).double().mean())
     print(json.dumps({
-        "impl": "pytorch", "config": args.config, "mode": args.mode, "device": "cpu", "precision": "fp32",
+        "impl": "pytorch", "config": args.config, "mode": args.mode, "device": "cpu", "precision": args.precision,
         "threads": torch.get_num_threads(), "batch": n, "steps": args.steps,
         "images_per_s": ips, "step_ms": median * 1e3, "step_ms_min": times[0] * 1e3, "peak_rss_mb": rss_mb,
         "model_gflops_per_image": gflops_per_image, "peak_gflops": peak, "mfu": gflops_per_image * ips / peak,
+        "peak_gflops_fp32": peak_fp32, "peak_gflops_bf16": peak_bf16,
+        "mfu_fp32": gflops_per_image * ips / peak_fp32, "mfu_bf16": gflops_per_image * ips / peak_bf16,
+        "captions": captions, "text_tokens_mean": mean_tokens, "text_length": int(tokens.shape[1]),
         "final_loss": loss, "torch_version": torch.__version__, "blas": blas_info(),
         "openblas_env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ},
     }), flush=True)

@@ -19,7 +19,14 @@
 //   peak_gflops             best of 20 1024×1024 single-precision products through the engine's
 //                           own matmul kernel, on the same threads, in the same process
 //   mfu                     model_gflops_per_image · images_per_s / peak_gflops
+//   peak_gflops_fp32/_bf16  (CPU) the same peak measured with float32 and with bf16 products, and
+//   mfu_fp32/_bf16          the MFU against each (the bf16 peak is the one a bf16 run can reach)
 //   gemm                    what computed the matrix products (Eigen, or OpenBLAS and its kernels)
+//   captions                "random" (random tokens, end-of-text uniform in [2, T-1]) or the DATA of
+//                           --captions, whose first captions (a labelled dataset's class names through
+//                           its templates) are tokenised by a tokenizer trained on up to 10000 of them
+//   text_tokens_mean        mean caption length in tokens, start- and end-of-text included
+//   text_length             the length the text tower ran (the batch's longest caption when trimming)
 //
 // Under mpirun (SPEC §6, docs/distributed.md) each of the N ranks takes its slice of the same global
 // batch and runs the data-parallel step of `hyperclip train`; rank 0 prints the line, with
@@ -54,6 +61,9 @@
 #include "core/profile.h"
 #include "core/random.h"
 #include "core/tape.h"
+#include "data/dataset.h"
+#include "data/tokenizer.h"
+#include "infer/templates.h"
 #include "models/hyperclip.h"
 #include "train/data_parallel.h"
 #include "train/step.h"
@@ -65,6 +75,7 @@ static const char* kBenchHelp =
     "                       [--mode hyper|baseline|token]\n"
     "                       [--steps N] [--warmup N] [--threads N] [--device cpu|cuda]\n"
     "                       [--precision fp32|bf16] [--batch B] [--seed S] [--peak-tflops X]\n"
+    "                       [--captions DATA [--tokens-out FILE]] [--no-trim] [--profile]\n"
     "\n"
     "Times training steps (forward, backward, gradient clipping, AdamW) of a SPEC §4 benchmark\n"
     "configuration on one random in-memory batch and prints one JSON line: images_per_s, step_ms\n"
@@ -77,6 +88,14 @@ static const char* kBenchHelp =
     "  --batch     override the configuration's batch size\n"
     "  --profile   after the timed steps, time two more op by op and print the share of each op\n"
     "              (forward and backward) and of the optimiser to stderr (one process only)\n"
+    "  --captions DATA  real captions instead of random tokens: the first B of DATA (a dataset spec;\n"
+    "              a labelled one's class names through its templates), tokenised by a tokenizer\n"
+    "              trained on up to 10000 of its captions\n"
+    "  --tokens-out FILE  writes the batch's tokens and end-of-text positions (JSON) for\n"
+    "              bench/torch_bench.py --tokens\n"
+    "  --no-trim   run the text tower on every position (what trimming saves)\n"
+    "  --peak-runs N  1024^3 products timed for each matrix-product peak (default 20; 0 skips the\n"
+    "              peaks and the MFU, e.g. under valgrind)\n"
     "\n"
     "Under mpirun -np N, --batch (or the configuration's) is the global batch, and each process\n"
     "runs its slice as hyperclip train does; also --siglip-dist, --hyper-set, --sync-bn and\n"
@@ -144,13 +163,71 @@ static void random_batch(int64_t n, int64_t size, int64_t T, int64_t vocab, uint
   }
 }
 
+// Real captions for the batch: caption i of DATA (cycling when DATA has fewer than n), or for a
+// labelled dataset sample i's class name in a template drawn at random (as the loader captions
+// them), tokenised to T by a BPE tokenizer of up to `vocab` tokens trained on up to 10000 of
+// DATA's captions (all class names through all templates for a labelled one).
+static void caption_batch(const std::string& spec, int64_t n, int64_t T, int64_t vocab, uint64_t seed, Device device,
+                          Tensor& tokens, Tensor& eot, double& mean_tokens) {
+  std::unique_ptr<Dataset> data = open_dataset(spec);
+  HC_CHECK(data->size() > 0, "--captions ", spec, ": the dataset is empty");
+  Generator g(seed);
+  std::vector<std::string> templates = data->templates();
+  if (templates.empty()) templates = cifar_templates();
+  std::vector<std::string> batch, training;
+  for (int64_t i = 0; i < n; ++i) {
+    size_t k = static_cast<size_t>(i) % data->size();
+    if (data->labelled()) {
+      int label = data->get(k).label;
+      batch.push_back(fill_template(templates[g.next_u64() % templates.size()], data->class_names().at(label)));
+    } else {
+      batch.push_back(data->caption(k));
+    }
+  }
+  if (data->labelled()) {
+    for (const std::string& c : data->class_names())
+      for (const std::string& t : templates) training.push_back(fill_template(t, c));
+  } else {
+    for (size_t i = 0; i < std::min<size_t>(data->size(), 10000); ++i) training.push_back(data->caption(i));
+  }
+  Tokenizer tok = Tokenizer::train(training, static_cast<int32_t>(std::min<int64_t>(vocab, 1 << 30)));
+  HC_CHECK(tok.vocab_size() <= vocab, "--captions: tokenizer of ", tok.vocab_size(), " tokens for a vocabulary of ", vocab);
+  std::vector<int32_t> tok_ids, pos(n);
+  double total = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    std::vector<int32_t> ids = tok.encode_padded(batch[i], T, &pos[i]);
+    tok_ids.insert(tok_ids.end(), ids.begin(), ids.end());
+    total += pos[i] + 1;
+  }
+  mean_tokens = total / n;
+  tokens = Tensor::from_ints(tok_ids, {n, T});
+  eot = Tensor::from_ints(pos, {n});
+  if (device != Device::CPU) {
+    tokens = tokens.to(device);
+    eot = eot.to(device);
+  }
+}
+
+// The batch's tokens [n, T] and end-of-text positions [n] as JSON, for bench/torch_bench.py.
+static void write_tokens(const std::string& path, const Tensor& tokens, const Tensor& eot, const std::string& source) {
+  nlohmann::json j = {{"captions", source},
+                      {"shape", {tokens.size(0), tokens.size(1)}},
+                      {"tokens", tokens.to(Device::CPU).to_ints()},
+                      {"eot", eot.to(Device::CPU).to_ints()}};
+  std::ofstream f(path);
+  HC_CHECK(f.good(), "--tokens-out: cannot write ", path);
+  f << j.dump() << "\n";
+  HC_CHECK(f.good(), "--tokens-out: writing ", path, " failed");
+}
+
 using Clock = std::chrono::steady_clock;
 static double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// Best GFLOP/s of a few n×n×n float32 products through the backend's matmul.
-static double matmul_peak_gflops(Device device, int64_t n, int runs) {
+// Best GFLOP/s of a few n×n×n float32 products through the backend's matmul, in `mode` (the
+// backend's mode is restored).
+static double matmul_peak_gflops(Device device, int64_t n, int runs, MathMode mode) {
   Tensor a = Tensor::empty({1, n, n}), b = Tensor::empty({1, n, n});
   Generator g(7);
   fill_uniform(a, g, -1, 1);
@@ -159,6 +236,8 @@ static double matmul_peak_gflops(Device device, int64_t n, int runs) {
   b = b.to(device);
   Tensor c = Tensor::empty({1, n, n}, DType::F32, device);
   Backend& be = backend_for(device);
+  MathMode saved = be.math_mode();
+  be.set_math_mode(mode);
   double best = 1e300;
   for (int r = 0; r < runs + 1; ++r) {
     be.synchronize();
@@ -167,6 +246,7 @@ static double matmul_peak_gflops(Device device, int64_t n, int runs) {
     be.synchronize();
     if (r > 0) best = std::min(best, seconds_since(t0));  // the first run warms caches and threads
   }
+  be.set_math_mode(saved);
   return 2.0 * n * n * n / best / 1e9;
 }
 
@@ -221,8 +301,8 @@ static void profile_steps(HyperClip& model, AdamW& optim, const Tensor& images, 
 int cmd_bench(int argc, char** argv) {
   Args a(argc, argv,
          {"config", "mode", "steps", "warmup", "threads", "device", "precision", "batch", "seed", "peak-tflops",
-          "siglip-dist", "hyper-set", "bucket-mb"},
-         {"help", "profile", "sync-bn"});
+          "siglip-dist", "hyper-set", "bucket-mb", "captions", "tokens-out", "peak-runs"},
+         {"help", "profile", "sync-bn", "no-trim"});
   if (a.flag("help")) {
     std::printf("%s", kBenchHelp);
     return 0;
@@ -254,13 +334,11 @@ int cmd_bench(int argc, char** argv) {
   HC_CHECK(ranks == 1 || !a.flag("profile"), "--profile times one process; run it without mpirun");
   std::string precision = a.get("precision", "fp32");
   HC_CHECK(precision == "fp32" || precision == "bf16", "--precision expects fp32 or bf16, got '", precision, "'");
-  HC_CHECK(precision == "fp32" || device == Device::CUDA,
-           "--precision bf16 is for --device cuda; the CPU backend computes in fp32 (or fp64) only");
   if (device == Device::CUDA) {
     std::string why;
     HC_CHECK(cuda_available(&why), "--device cuda: ", why);
   }
-  backend_for(device).set_math_mode(parse_math_mode(precision));  // bf16: CUDA products/convs only
+  backend_for(device).set_math_mode(parse_math_mode(precision));  // bf16: products and dense convs
   int threads = static_cast<int>(a.get_int("threads", 0));
   if (threads > 0) omp_set_num_threads(threads);
   uint64_t seed = static_cast<uint64_t>(a.get_int("seed", 0));
@@ -288,8 +366,19 @@ int cmd_bench(int argc, char** argv) {
   ac.weight_decay = 0.1;
   AdamW optim(model.named_parameters(), ac);
 
+  model.text->trim = !a.flag("no-trim");
   Tensor images, tokens, eot;
   random_batch(bc.batch, cfg.image.image_size, cfg.text.context, cfg.vocab, seed + 1, device, images, tokens, eot);
+  std::string captions = a.get("captions", "");
+  double mean_tokens = 0;
+  if (!captions.empty()) {
+    caption_batch(captions, bc.batch, cfg.text.context, cfg.vocab, seed + 1, device, tokens, eot, mean_tokens);
+  } else {
+    for (int32_t e : eot.to(Device::CPU).to_ints()) mean_tokens += e + 1;
+    mean_tokens /= bc.batch;
+  }
+  if (a.has("tokens-out") && rank == 0) write_tokens(a.get("tokens-out"), tokens, eot, captions.empty() ? "random" : captions);
+  int64_t text_length = model.text->trimmed_length(eot, cfg.text.context);
   const int64_t local = bc.batch / ranks;
   if (ranks > 1) {  // this rank's slice of the global batch
     NoGradGuard no_grad;
@@ -315,8 +404,12 @@ int cmd_bench(int argc, char** argv) {
   std::vector<double> times;
   double loss = 0;
   comm.set_synchronous_timing(true);
+  int64_t allocations_before = 0;
   for (int64_t s = 0; s < warmup + steps; ++s) {
-    if (s == warmup) comm.reset_stats();
+    if (s == warmup) {
+      comm.reset_stats();
+      allocations_before = be.memory_stats().device_allocations;
+    }
     be.synchronize();
     auto t0 = Clock::now();
     StepResult r = train_step(model, optim, images, tokens, eot, ac.lr, 1.0, parallel.get());
@@ -326,6 +419,8 @@ int cmd_bench(int argc, char** argv) {
     loss = r.loss;
   }
   CommStats comm_stats = comm.stats();
+  const double allocations_per_step =
+      static_cast<double>(be.memory_stats().device_allocations - allocations_before) / std::max<int64_t>(steps, 1);
   double timed_seconds = 0;
   for (double t : times) timed_seconds += t;
   double rss = peak_rss_mb();
@@ -337,11 +432,23 @@ int cmd_bench(int argc, char** argv) {
   // CPU: a matrix-multiply peak measured in this run. GPU: the data-sheet dense peak for the
   // precision (bench/gpu_peak.h), or --peak-tflops.
   std::string peak_source = "measured";
+  int peak_runs = static_cast<int>(a.get_int("peak-runs", 20));
+  HC_CHECK(peak_runs >= 0, "--peak-runs must be >= 0");
   double peak = device == Device::CPU
-                    ? matmul_peak_gflops(device, 1024, 20)
+                    ? (peak_runs ? matmul_peak_gflops(device, 1024, peak_runs, parse_math_mode(precision)) : 0.0)
                     : 1e3 * bench::gpu_peak_tflops(be.hardware_name(), precision, a.get_double("peak-tflops", 0),
                                                    &peak_source);
-  if (ranks > 1) peak = comm.sum(peak);  // every rank measured at the same time: the job's peak
+  // The CPU: both peaks (float32 and bf16 products), so that every row has an MFU against each.
+  double peak_fp32 = 0, peak_bf16 = 0;
+  if (device == Device::CPU && peak_runs > 0) {
+    peak_fp32 = precision == "fp32" ? peak : matmul_peak_gflops(device, 1024, peak_runs, MathMode::FP32);
+    peak_bf16 = precision == "bf16" ? peak : matmul_peak_gflops(device, 1024, peak_runs, MathMode::BF16);
+  }
+  if (ranks > 1) {  // every rank measured at the same time: the job's peaks
+    peak = comm.sum(peak);
+    peak_fp32 = comm.sum(peak_fp32);
+    peak_bf16 = comm.sum(peak_bf16);
+  }
   if (rank != 0) return 0;
 
   nlohmann::json j = {{"impl", "hyperclip"},
@@ -358,14 +465,22 @@ int cmd_bench(int argc, char** argv) {
                       {"step_ms_min", sorted.front() * 1e3},
                       {"peak_rss_mb", rss},
                       {"peak_tensor_mb", be.memory_stats().peak_bytes_in_use / 1048576.0},
+                      {"allocations_per_step", allocations_per_step},
                       {"model_gflops_per_image", gflops_per_image},
                       {"peak_gflops", peak},
                       {"peak_source", peak_source},
-                      {"mfu", gflops_per_image * ips / peak},
+                      {"mfu", peak > 0 ? gflops_per_image * ips / peak : 0.0},
+                      {"peak_gflops_fp32", peak_fp32},
+                      {"peak_gflops_bf16", peak_bf16},
+                      {"mfu_fp32", peak_fp32 > 0 ? gflops_per_image * ips / peak_fp32 : 0.0},
+                      {"mfu_bf16", peak_bf16 > 0 ? gflops_per_image * ips / peak_bf16 : 0.0},
                       {"final_loss", loss},
                       {"comm_share", comm_stats.seconds / timed_seconds},
                       {"comm_ms_per_step", 1e3 * comm_stats.seconds / steps},
                       {"comm_mb_per_step", comm_stats.bytes / 1048576.0 / steps},
+                      {"captions", captions.empty() ? std::string("random") : captions},
+                      {"text_tokens_mean", mean_tokens},
+                      {"text_length", text_length},
                       {"gemm", device == Device::CPU ? cpu_gemm_library() : std::string("cublas")}};
   std::printf("%s\n", j.dump().c_str());
   std::fflush(stdout);

@@ -36,7 +36,7 @@ const char* math_mode_name(MathMode m) { return m == MathMode::FP32 ? "fp32" : "
 void Backend::set_math_mode(MathMode mode) {
   if (mode != MathMode::FP32)
     throw Error(cat("math mode ", math_mode_name(mode), " is not available on the ", name(),
-                    " backend (bf16 mixed precision needs --device cuda)"));
+                    " backend"));
 }
 
 void Backend::unsupported(const char* op) const {

@@ -45,16 +45,18 @@ struct BatchNormParams {
   double eps = 1e-5;
 };
 
-// Arithmetic of matrix products and convolutions. FP32: float32 throughout. BF16 (CUDA only):
-// their inputs are rounded to bfloat16 and products accumulate in float32. Matrix products write
+// Arithmetic of matrix products and convolutions. FP32: float32 throughout. BF16: their float32
+// inputs are rounded to bfloat16 and products accumulate in float32. Matrix products write
 // float32 outputs; cuDNN convolutions (whose legacy API wants x, w and y in one type) write bf16
-// outputs, widened to float32 at once, as PyTorch's autocast does. Depthwise convolutions, every
-// other kernel, the parameters (master weights) and the optimiser stay float32.
+// outputs, widened to float32 at once, as PyTorch's autocast does; the CPU's convolutions write
+// float32 (ops/cpu/gemm_bf16_cpu.h). Depthwise convolutions, attention (on the CPU), every other
+// kernel, the parameters (master weights) and the optimiser stay float32; float64 tensors are
+// never rounded.
 enum class MathMode { FP32, BF16 };
 const char* math_mode_name(MathMode m);
 
-// Memory accounting of a backend's allocator. The CPU (malloc) counts only the bytes in use and
-// their peak.
+// Memory accounting of a backend's allocator (both cache freed blocks; "device" allocations are
+// cudaMalloc on CUDA and aligned_alloc on the CPU).
 struct MemoryStats {
   int64_t bytes_in_use = 0;        // held by live tensors
   int64_t peak_bytes_in_use = 0;   // the most held at once since the last reset_peak_memory()
@@ -83,11 +85,11 @@ class Backend {
   virtual void* native_stream() const { return nullptr; }
   virtual MemoryStats memory_stats() const { return {}; }
   virtual void reset_peak_memory() {}  // peak_bytes_in_use := bytes_in_use
-  // Hands the allocator's cached blocks back to the device (torch.cuda.empty_cache); no-op on the CPU.
+  // Hands the allocator's cached blocks back to the device or the system (torch.cuda.empty_cache).
   virtual void empty_cache() {}
 
   // ---- arithmetic mode ------------------------------------------------------------------------
-  // The CPU backend has only FP32 and refuses BF16.
+  // The default refuses BF16; the CPU and CUDA backends have both modes.
   virtual void set_math_mode(MathMode mode);
   virtual MathMode math_mode() const { return MathMode::FP32; }
 

@@ -35,7 +35,10 @@ struct TextConfig {
   // "transformer": `layers` transformer blocks (SPEC 1.3); "mct": MobileCLIP's Text-RepMixer, a
   // RepMixer block before and after them (SPEC 2.1).
   std::string kind = "transformer";
-  bool causal = true;  // causal attention mask (MobileCLIP's text towers are not causal)
+  // Causal attention mask (SPEC 1.3). A causal tower runs each batch on its trimmed length (the
+  // longest end-of-text + 1, models/text.cpp); a non-causal one (SPEC 2.1: MobileCLIP's text towers)
+  // sees the padding and always runs the full length it is given.
+  bool causal = true;
 };
 
 struct HyperConfig {

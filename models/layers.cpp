@@ -83,14 +83,8 @@ MultiheadAttention::MultiheadAttention(int64_t dim_, int64_t heads_, bool qkv_bi
 }
 
 Tensor MultiheadAttention::forward(const Tensor& x, bool causal) const {
-  int64_t N = x.size(0), L = x.size(1), dh = dim / heads;
-  // [N, L, 3D] -> [N, L, 3, h, dh] -> [3, N, h, L, dh]
-  Tensor t = permute(reshape(qkv->forward(x), {N, L, 3, heads, dh}), {2, 0, 3, 1, 4});
-  Tensor q = reshape(slice(t, 0, 0, 1), {N, heads, L, dh});
-  Tensor k = reshape(slice(t, 0, 1, 2), {N, heads, L, dh});
-  Tensor v = reshape(slice(t, 0, 2, 3), {N, heads, L, dh});
-  Tensor o = attention(q, k, v, causal);                                  // [N, h, L, dh]
-  return proj->forward(reshape(permute(o, {0, 2, 1, 3}), {N, L, dim}));  // [N, L, D]
+  // [N, L, D] -> qkv [N, L, 3D] -> heads attended and merged in place -> [N, L, D]
+  return proj->forward(self_attention(qkv->forward(x), heads, causal));
 }
 
 Mlp::Mlp(int64_t dim, int64_t hidden) {

@@ -1,5 +1,7 @@
 #include "models/text.h"
 
+#include <algorithm>
+
 namespace hc {
 
 namespace {
@@ -32,10 +34,28 @@ Tensor repmixer_on_sequence(const RepMixerBlock& block, const Tensor& x) {
   return transpose(reshape(y, {N, D, L}), 1, 2);               // [N, L, D]
 }
 
-Tensor TextTower::forward(const Tensor& tokens, const Tensor& eot) const {
-  HC_CHECK(tokens.dim() == 2 && tokens.size(1) <= cfg.context, "text tower: tokens ", tokens.desc(),
+int64_t TextTower::trimmed_length(const Tensor& eot, int64_t L) const {
+  HC_CHECK(eot.defined() && eot.dtype() == DType::I32 && eot.dim() == 1, "text tower: end-of-text positions ",
+           eot.desc(), " must be I32 [N]");
+  Tensor host = eot.device() == Device::CPU ? eot : eot.to(Device::CPU);
+  const int32_t* e = host.data<int32_t>();
+  int64_t last = -1;
+  for (int64_t i = 0; i < host.numel(); ++i) {
+    HC_CHECK(e[i] >= 0 && e[i] < L, "text tower: end-of-text position ", e[i], " of caption ", i,
+             " is outside the ", L, " tokens");
+    last = std::max<int64_t>(last, e[i]);
+  }
+  // A Text-RepMixer's 1×11 convolutions reach later positions whatever the mask: never trimmed.
+  return cfg.causal && cfg.kind == "transformer" && trim ? last + 1 : L;
+}
+
+Tensor TextTower::forward(const Tensor& tokens_in, const Tensor& eot) const {
+  HC_CHECK(tokens_in.dim() == 2 && tokens_in.size(1) <= cfg.context, "text tower: tokens ", tokens_in.desc(),
            " exceed the context length ", cfg.context);
-  int64_t L = tokens.size(1);
+  // [N, L] -> [N, L'] with L' = trimmed_length: the blocks, the token embeddings' gradient and
+  // the positional embedding see only the positions that can reach an end-of-text output.
+  int64_t L = trimmed_length(eot, tokens_in.size(1));
+  Tensor tokens = L == tokens_in.size(1) ? tokens_in : slice(tokens_in, 1, 0, L);
   Tensor pos = L == cfg.context ? positional_embedding : slice(positional_embedding, 0, 0, L);
   Tensor x = add(embedding(token_embedding, tokens), pos);  // [N, L, D]
   for (size_t i = 0; i < blocks->size(); ++i) {

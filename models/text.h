@@ -12,8 +12,14 @@ class TextTower : public Module {
   // folded: the exported form of a Text-RepMixer (models/reparam.h); a transformer tower has nothing
   // to fold and is the same either way.
   TextTower(const TextConfig& cfg, int64_t vocab, int64_t embed, bool folded = false);
-  // tokens I32 [N, L] (L <= context), eot I32 [N] -> features [N, E] (before L2 normalisation)
+  // tokens I32 [N, L] (L <= context), eot I32 [N] -> features [N, E] (before L2 normalisation).
+  // A causal tower runs on tokens[:, :trimmed_length(eot)] only (see there).
   Tensor forward(const Tensor& tokens, const Tensor& eot) const;
+  // The sequence length a forward pass needs: with a causal mask and end-of-text pooling, a
+  // position after the batch's last end-of-text changes no output and receives no gradient, so a
+  // causal tower runs on max(eot) + 1 positions; a non-causal one attends to every position it
+  // is given, padding included, and runs all L of them. Throws for an eot outside [0, L).
+  int64_t trimmed_length(const Tensor& eot, int64_t L) const;
 
   Tensor token_embedding;       // token_embedding.weight [V, D]
   Tensor positional_embedding;  // [T, D]
@@ -23,6 +29,9 @@ class TextTower : public Module {
   std::shared_ptr<Linear> proj;
   TextConfig cfg;
   int64_t vocab;
+  // Off: every position runs, as before trimming existed (tests compare the two; bench --no-trim
+  // measures what trimming saves).
+  bool trim = true;
 };
 
 // The Text-RepMixer's kernels: 1×11 mixer and ConvFFN along the sequence.

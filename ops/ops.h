@@ -77,6 +77,11 @@ Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, doub
 Tensor softmax(const Tensor& x);  // over the last dim
 // q [B, H, T, Dh], k, v [B, H, S, Dh] -> [B, H, T, Dh]; scale 1/sqrt(Dh).
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal);
+// Multi-head self-attention on packed projections (ops/self_attention.cpp): qkv [N, L, 3D]
+// (q | k | v, heads of D / heads columns each) -> [N, L, D], the heads merged; scale
+// 1/sqrt(D / heads). The same as splitting qkv into [N, heads, L, Dh] tensors, attention, and
+// merging the heads back, without the copies.
+Tensor self_attention(const Tensor& qkv, int64_t heads, bool causal);
 
 // ---- lookups: ops/embedding.cpp, ops/gather_rows.cpp ---------------------------------------------
 Tensor embedding(const Tensor& weight, const Tensor& ids);     // [V, D], I32 [*] -> [*, D]

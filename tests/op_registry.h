@@ -9,6 +9,8 @@
 //    (ops/cpu/reference_cpu.h, switched by ReferenceKernels), in float64 and float32 with two
 //    threads, forward and every gradient, by max |fast - ref| / (1 + |ref|), on shapes large
 //    enough to take the fast paths;
+//  - kCpuBf16: the CPU in MathMode::BF16 against the CPU in float32, forward and every gradient,
+//    by NMSE (products and dense convolutions round their inputs to bfloat16 there);
 //  - kPerf: time per backend, with the case's matrix-product FLOPs and bytes moved
 //    (`make bench-ops`; never a test assertion).
 // A case is small (the default: gradient check and CUDA in both modes) or large (kLarge: shapes
@@ -28,8 +30,9 @@ enum Mode : unsigned {
   kCudaBf16 = 1u << 2,
   kFastVsReference = 1u << 3,
   kPerf = 1u << 4,
-  kSmall = kGradCheck | kCudaFp32 | kCudaBf16,
-  kLarge = kCudaFp32 | kFastVsReference | kPerf,
+  kCpuBf16 = 1u << 5,
+  kSmall = kGradCheck | kCudaFp32 | kCudaBf16 | kCpuBf16,
+  kLarge = kCudaFp32 | kFastVsReference | kPerf | kCpuBf16,
 };
 
 // A bound per float dtype.
@@ -57,6 +60,10 @@ struct OpCase {
   // for ops without a product (identical float32 kernels in both modes).
   double cuda_fp32 = 1e-7;
   double cuda_bf16 = 1e-7;
+  // The CPU in bf16 against the CPU in float32 (NMSE); negative: cuda_bf16's bound, which holds
+  // here too (the CPU rounds the same inputs and keeps its convolution outputs and attention in
+  // float32, where cuDNN writes bf16). Ops without a product must give the same bits.
+  double cpu_bf16 = -1;
   // Fast kernels against their references: max |fast - ref| / (1 + |ref|) of the forward output
   // and of the gradients, per dtype (0: the same bits).
   DTypeBound fast_forward{}, fast_grad{};

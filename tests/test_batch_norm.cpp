@@ -54,6 +54,27 @@ static std::vector<OpCase> batch_norm_cases() {
              }};
   big.modes = kCudaFp32 | kPerf;
   cases.push_back(big);
+  // Large, fast kernels against the reference: the ConvNet's planes (8x8 and 32x32) with a mean
+  // far from zero (the one-pass statistics are shifted by each channel's first value), training
+  // and evaluation. The fast statistics sum each plane in the tensor's type.
+  std::vector<int32_t> alternate(32);
+  for (int i = 0; i < 32; ++i) alternate[i] = i % 2;
+  for (int64_t hw : {8, 32}) {
+    for (bool training : {true, false}) {
+      OpCase c{"batch_norm/large_" + std::string(training ? "train" : "eval") + "_32x24x" + std::to_string(hw),
+               {uniform({32, 24, hw, hw}, 1330 + hw, 3.0, 7.0).set_requires_grad(true), param({2, 24}, 1331),
+                param({2, 24}, 1332), Tensor::from_ints(alternate, {32})},
+               [training](const std::vector<Tensor>& in) {
+                 Tensor rm = Tensor::full({24}, 4.0, in[0].dtype(), in[0].device());
+                 Tensor rv = Tensor::full({24}, 3.0, in[0].dtype(), in[0].device());
+                 return batch_norm(in[0], in[1], in[2], rm, rv, training, 0.1, 1e-5, in[3]);
+               }};
+      c.modes = kFastVsReference | kPerf;
+      c.fast_forward = {1e-12, 2e-5};
+      c.fast_grad = {1e-12, 2e-5};
+      cases.push_back(c);
+    }
+  }
   return cases;
 }
 HC_REGISTER_OP_CASES(batch_norm_cases);

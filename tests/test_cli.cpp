@@ -105,9 +105,9 @@ TEST_CASE("cli: bench prints one JSON line, reproducibly, and refuses bad option
   RunResult bad = run_cli("bench --config cpu-resnet");
   CHECK(bad.status != 0);
   CHECK(bad.out.find("unknown --config 'cpu-resnet'") != std::string::npos);
-  RunResult bf16 = run_cli("bench --config cpu-vit --precision bf16");
-  CHECK(bf16.status != 0);
-  CHECK(bf16.out.find("bf16") != std::string::npos);
+  RunResult prec = run_cli("bench --config cpu-vit --precision fp16");
+  CHECK(prec.status != 0);
+  CHECK(prec.out.find("--precision expects fp32 or bf16, got 'fp16'") != std::string::npos);
 }
 
 TEST_CASE("cli: preview writes a grid of the first samples and prints their captions") {

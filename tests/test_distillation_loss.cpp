@@ -51,6 +51,8 @@ static std::vector<OpCase> distillation_loss_cases() {
                return distillation_loss(in[0], in[1], in[2], distillation_targets(in[3], in[4], {128, 128}),
                                         distillation_targets(in[4], in[3], {128, 128}));
              }};
+  // bf16 mode (CPU and CUDA): the student's logits are one product of bf16-rounded embeddings.
+  for (OpCase& c : cases) c.cuda_bf16 = kBf16Product;
   big.modes = kCudaFp32 | kPerf;
   big.cuda_fp32 = 1e-6;  // softmax at scale 100 over 256 columns: float32 exponentials, summed in another order
   cases.push_back(big);

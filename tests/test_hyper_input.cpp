@@ -40,6 +40,7 @@ static std::vector<OpCase> hyper_input_cases() {
     x = linear(layer_norm(x, in[3], in[4]), in[5], in[6]);
     return linear(mean(x, {1}), in[7], in[8]);
   };
+  c.cuda_bf16 = kBf16Chain;  // three products in a row take bf16-rounded inputs in bf16 mode
   return {c};
 }
 HC_REGISTER_OP_CASES(hyper_input_cases);

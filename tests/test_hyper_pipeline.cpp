@@ -100,6 +100,10 @@ static std::vector<OpCase> hyper_pipeline_cases() {
   };
   cases.push_back(vit);
   for (OpCase& c : cases) c.cuda_bf16 = kBf16Chain;
+  // The CPU's bf16 mode also rounds the patch convolution's inputs; the ViT's γ0 gradient, a sum of
+  // dy·x̂ over 4 tokens and 6 samples that mostly cancels, takes the largest error (measured NMSE
+  // 6.0e-3; every other output and gradient within 1e-3).
+  cases.back().cpu_bf16 = 1e-2;
   return cases;
 }
 HC_REGISTER_OP_CASES(hyper_pipeline_cases);

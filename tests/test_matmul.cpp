@@ -3,7 +3,9 @@
 
 #include <array>
 
+#include "ops/cpu/gemm_bf16_cpu.h"
 #include "ops/ops.h"
+#include "tests/cuda_test_util.h"
 #include "tests/op_registry.h"
 
 using namespace hc;
@@ -51,8 +53,9 @@ static std::vector<OpCase> matmul_cases() {
                      return out;
                    }};
           big_seed += 3;
-          c.modes = kFastVsReference;
+          c.modes = kFastVsReference | kCpuBf16;
           c.fast_forward = {1e-12, 2e-5};
+          c.cpu_bf16 = kBf16Product;
           cases.push_back(c);
         }
   // Large, CUDA against the CPU: a big GEMM with a shared right-hand matrix.
@@ -80,4 +83,30 @@ TEST_CASE("matmul: forward values") {
   Tensor a32 = randn({64, 96}, 1).to(DType::F32), b32 = randn({96, 80}, 2).to(DType::F32);
   std::vector<double> ref = matmul(a32.to(DType::F64), b32.to(DType::F64)).to_vector();
   CHECK(max_abs_diff(matmul(a32, b32).to_vector(), ref) < 1e-4);
+}
+
+TEST_CASE("matmul in the CPU's bf16 mode: the float32 product of bf16-rounded inputs, and not float32's") {
+  Backend& cpu = backend_for(Device::CPU);
+  // Odd sizes: edge tiles of the micro-kernel (12 x 32) and an odd depth (a padded depth pair);
+  // depth 600 crosses a packed block (256).
+  for (int64_t K : {37, 600}) {
+    CAPTURE(K);
+    Tensor a = uniform({1, 29, K}, 700, -1, 1).to(DType::F32), b = uniform({1, K, 45}, 701, -1, 1).to(DType::F32);
+    std::vector<double> av = a.to_vector(), bv = b.to_vector();
+    for (double& x : av) x = bf16_round(static_cast<float>(x));
+    for (double& x : bv) x = bf16_round(static_cast<float>(x));
+    Tensor ar = Tensor::from_vector(av, a.shape(), DType::F64), br = Tensor::from_vector(bv, b.shape(), DType::F64);
+    Tensor want = matmul(ar, br);  // float64 product of the rounded inputs
+    Tensor fp32 = matmul(a, b), bf16;
+    cpu.set_math_mode(MathMode::BF16);
+    bf16 = matmul(a, b);
+    Tensor bf16_t = matmul(transpose(a, 1, 2), b, true, false);
+    cpu.set_math_mode(MathMode::FP32);
+    // float32 accumulation of exact products: K * 2^-24 relative to the terms' scale
+    CHECK(max_abs_diff(bf16.to_vector(), want.to_vector()) < 1e-6 * K);
+    CHECK(max_abs_diff(bf16_t.to_vector(), want.to_vector()) < 1e-6 * K);
+    double e = nmse(bf16.to_vector(), fp32.to_vector());
+    CHECK(e > 1e-7);  // the rounding shows: 2^-9 relative per factor
+    CHECK(e < 1e-4);
+  }
 }

@@ -74,6 +74,7 @@ static std::vector<test::OpCase> mobileone_pipeline_cases() {
     Tensor s = sigmoid(linear(relu(linear(global_avg_pool(y), in[7])), in[8]));
     return gelu(mul(y, reshape(s, {N, C, 1, 1})));
   };
+  c.cuda_bf16 = kBf16Chain;  // dense and 1×1 convolutions in a row take bf16-rounded inputs in bf16 mode
   return {c};
 }
 HC_REGISTER_OP_CASES(mobileone_pipeline_cases);

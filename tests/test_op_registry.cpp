@@ -15,6 +15,7 @@
 #include "core/grad_mode.h"
 #include "core/tape.h"
 #include "ops/cpu/reference_cpu.h"
+#include "tests/cuda_test_util.h"
 #include "tests/op_registry.h"
 
 using namespace hc;
@@ -86,6 +87,44 @@ TEST_CASE("op registry, fast vs reference: the CPU's fast kernels agree with the
     }
   }
   std::printf("fast-vs-ref: %d case runs\n", compared);
+}
+
+// The CPU's bf16 mode (ops/cpu/gemm_bf16_cpu.h) against its float32 mode, every case marked
+// kCpuBf16, forward and gradients, by NMSE within the case's bound.
+TEST_CASE("op registry, CPU bf16: every case against float32, NMSE within its bound") {
+  ThreadCount two(2);
+  Backend& cpu = backend_for(Device::CPU);
+  std::vector<OpCase> cases = op_cases_in(kCpuBf16);
+  REQUIRE(cases.size() > 0);
+  int compared = 0, rounded = 0;
+  double worst = 0;
+  for (const OpCase& c : cases) {
+    CAPTURE(c.name);
+    double bound = c.cpu_bf16 >= 0 ? c.cpu_bf16 : c.cuda_bf16;
+    CaseRun fp32 = run_case(c, Device::CPU, DType::F32), bf16;
+    cpu.set_math_mode(MathMode::BF16);
+    try {
+      bf16 = run_case(c, Device::CPU, DType::F32);
+    } catch (...) {
+      cpu.set_math_mode(MathMode::FP32);
+      throw;
+    }
+    cpu.set_math_mode(MathMode::FP32);
+    std::vector<double> errs = {nmse(bf16.y, fp32.y)};
+    REQUIRE(bf16.grads.size() == fp32.grads.size());
+    for (size_t k = 0; k < fp32.grads.size(); ++k) errs.push_back(nmse(bf16.grads[k], fp32.grads[k]));
+    size_t at = std::max_element(errs.begin(), errs.end()) - errs.begin();
+    double e = errs[at];
+    CHECK(e <= bound);
+    if (e > 0) ++rounded;
+    worst = std::max(worst, e);
+    std::printf("cpu-bf16 %-44s worst nmse %.2e (bound %.0e) in %s\n", c.name.c_str(), e, bound,
+                at == 0 ? "the output" : ("gradient " + std::to_string(at - 1)).c_str());
+    ++compared;
+  }
+  // The mode must do something: every case with a product differs from float32.
+  CHECK(rounded >= 20);
+  std::printf("cpu-bf16: %d cases, %d differ from float32, worst nmse %.2e\n", compared, rounded, worst);
 }
 
 // make bench-ops: forward + backward of every kPerf case in float32, on each backend present;

@@ -105,7 +105,7 @@ TEST_CASE("reparameterisation: every folded MCi preset equals its branch form, b
 
 TEST_CASE("reparameterisation: the folded Text-RepMixer equals its branch form") {
   for (DType dtype : {DType::F64, DType::F32}) {
-    CAPTURE(dtype_name(dtype));
+    INFO(std::string(dtype_name(dtype)));
     ModelConfig cfg = small("mci-nano", Mode::Baseline, 64);
     cfg.text = {64, 2, 2, 16, "mct", false};
     HyperClip m(cfg);

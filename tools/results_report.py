@@ -101,17 +101,36 @@ def bench_section(folder):
     lines = []
     runs = {}
     for r in read_jsonl(os.path.join(folder, "bench.jsonl")):
-        runs[(r["config"], r["mode"], r["impl"])] = r
-    lines += ["Training, `make bench` (2 threads, batch 128, 10 steps, random tokens):", "",
-              "| config | mode | engine img/s | PyTorch img/s | ratio | engine MB | PyTorch MB | engine MFU | PyTorch MFU |",
-              "|---|---|---|---|---|---|---|---|---|"]
-    for (config, mode, impl), e in sorted(runs.items()):
-        t = runs.get((config, mode, "pytorch"))
+        runs[(r["config"], r["mode"], r.get("precision", "fp32"), r.get("captions", "random"), r["impl"])] = r
+    # The engine before a change (bench-before.jsonl: the same configurations, the older binary, in
+    # the same quiet window), where it was measured.
+    before = {(r["config"], r["mode"], r.get("precision", "fp32"), r.get("captions", "random")): r
+              for r in (read_jsonl(os.path.join(folder, "bench-before.jsonl"))
+                        if os.path.exists(os.path.join(folder, "bench-before.jsonl")) else [])}
+    with_before = bool(before)
+    lines += ["Training, `make bench` (2 threads, batch 128, 10 steps). Captions: random tokens, or the real",
+              "captions of the named data, where the text tower runs only the batch's longest caption. bf16: the",
+              "engine's `--precision bf16`, PyTorch under `torch.autocast(\"cpu\", torch.bfloat16)`. MFU: against",
+              "the measured float32 / bfloat16 matrix-product peak.", "",
+              "| config | mode | precision | captions | text length | engine img/s | PyTorch img/s | ratio |"
+              + (" engine before |" if with_before else "") + " engine MB | PyTorch MB | engine MFU | PyTorch MFU |",
+              "|---|---|---|---|---|---|---|---|" + ("---|" if with_before else "") + "---|---|---|---|"]
+
+    def mfu(r):
+        if "mfu_fp32" in r:
+            return f"{r['mfu_fp32']:.2f} / {r['mfu_bf16']:.2f}"
+        return f"{r['mfu']:.2f}"
+
+    for (config, mode, precision, captions, impl), e in sorted(runs.items()):
+        t = runs.get((config, mode, precision, captions, "pytorch"))
         if impl != "hyperclip" or not t:
             continue
-        lines.append(f"| {config} | {mode} | {e['images_per_s']:.1f} | {t['images_per_s']:.1f} | "
-                     f"{e['images_per_s'] / t['images_per_s']:.2f} | {e['peak_rss_mb']:.0f} | {t['peak_rss_mb']:.0f} | "
-                     f"{e['mfu']:.2f} | {t['mfu']:.2f} |")
+        b = before.get((config, mode, precision, captions))
+        was = (f" {b['images_per_s']:.1f} |" if b else " – |") if with_before else ""
+        lines.append(f"| {config} | {mode} | {precision} | {captions} | {e.get('text_length', '')} | "
+                     f"{e['images_per_s']:.1f} | {t['images_per_s']:.1f} | "
+                     f"{e['images_per_s'] / t['images_per_s']:.2f} |{was} {e['peak_rss_mb']:.0f} | {t['peak_rss_mb']:.0f} | "
+                     f"{mfu(e)} | {mfu(t)} |")
     cls = {}
     for r in read_jsonl(os.path.join(folder, "bench-classify.jsonl")):
         cls[(r["tower"], r["impl"])] = r

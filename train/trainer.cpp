@@ -152,7 +152,7 @@ class Trainer {
              "--set-sampling group with --reinforced is not supported (yet): give one of them");
     HC_CHECK(opt_.diag_sets >= 0, "--diag-sets must be 0 or more");
     device_ = parse_device(opt_.device);
-    backend_for(device_).set_math_mode(parse_math_mode(opt_.precision));  // bf16: CUDA only, refused on the CPU
+    backend_for(device_).set_math_mode(parse_math_mode(opt_.precision));  // bf16: products and dense convs
     if (opt_.threads > 0) omp_set_num_threads(opt_.threads);
     if (!writer_) return;
     ::mkdir(opt_.out_dir.c_str(), 0755);

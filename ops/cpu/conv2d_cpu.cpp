@@ -17,9 +17,11 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "ops/cpu/backend_cpu.h"
+#include "ops/cpu/gemm_bf16_cpu.h"
 #include "ops/kernel_shapes.h"
 #include "ops/cpu/parallel_cpu.h"
 #include "ops/cpu/reference_cpu.h"
@@ -299,10 +301,164 @@ void depthwise_backward(const T* x, const T* w, const T* dy, const Geometry& g, 
   }
 }
 
-// ---- general path ----------------------------------------------------------------------------
+// ---- depthwise, channels last: the small planes -----------------------------------------------
+// Late-stage planes (8x8 down to 2x2) leave a per-plane row loop a few elements long. Instead,
+// per image: the input is transposed into a zero-padded channels-last buffer
+//   xt [H + 2ph, W + 2pw, C],  the kernel into wt [KH, KW, C] (once per call),
+// each output position is computed for all channels at once (the loop over c is the vector),
+//   yt [OH, OW, C] = bias + Σ over the taps in (kh, kw) order of xt[oh*sh + kh, ow*sw + kw] * wt[kh, kw],
+// and yt is transposed back to y [C, OH, OW]. The same sums in the same order as the reference
+// (padded taps add exact zeros). The backward pass scatters dyt · wt into a padded dxt and
+// gathers dyt · xt into per-thread dw partials, added in thread order (fixed by the thread count).
+constexpr int64_t kChannelsLastPlane = 64;  // use it for planes of at most 8x8 pixels
+inline bool channels_last_depthwise(const Geometry& g) {
+  return g.H * g.W <= kChannelsLastPlane && g.Cg_out == 1 && g.Cin >= 16;
+}
+
+// x_n [C, H, W] -> xt [H + 2ph, W + 2pw, C], border zero.
+template <class T>
+void to_padded_channels_last(const T* x, const Geometry& g, T* xt) {
+  int64_t Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw, C = g.Cin;
+  std::fill(xt, xt + Hp * Wp * C, T(0));
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t h = 0; h < g.H; ++h)
+      for (int64_t w = 0; w < g.W; ++w) xt[((h + g.ph) * Wp + w + g.pw) * C + c] = x[(c * g.H + h) * g.W + w];
+}
 
 template <class T>
-void general_forward(const T* x, const T* w, const T* bias, const Geometry& g, T* y) {
+void depthwise_forward_channels_last(const T* x, const T* w, const T* bias, const Geometry& g, T* y) {
+  int64_t C = g.Cin, Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw, taps = g.KH * g.KW, ohw = g.OH * g.OW;
+  std::vector<T> wt(taps * C);  // [KH*KW, C]
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t k = 0; k < taps; ++k) wt[k * C + c] = w[c * taps + k];
+#pragma omp parallel if (g.N * C * ohw > kParallelGrain)
+  {
+    std::vector<T> xt(Hp * Wp * C), yt(ohw * C);
+#pragma omp for schedule(static)
+    for (int64_t n = 0; n < g.N; ++n) {
+      to_padded_channels_last(x + n * C * g.H * g.W, g, xt.data());
+      for (int64_t oh = 0; oh < g.OH; ++oh)
+        for (int64_t ow = 0; ow < g.OW; ++ow) {
+          T* yo = yt.data() + (oh * g.OW + ow) * C;  // [C]
+          if (bias) std::copy(bias, bias + C, yo);
+          else std::fill(yo, yo + C, T(0));
+          for (int64_t kh = 0; kh < g.KH; ++kh)
+            for (int64_t kw = 0; kw < g.KW; ++kw) {
+              const T* xi = xt.data() + ((oh * g.sh + kh) * Wp + ow * g.sw + kw) * C;
+              const T* wk = wt.data() + (kh * g.KW + kw) * C;
+#pragma omp simd
+              for (int64_t c = 0; c < C; ++c) yo[c] += xi[c] * wk[c];
+            }
+        }
+      T* yn = y + n * C * ohw;  // [C, OH*OW]
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t i = 0; i < ohw; ++i) yn[c * ohw + i] = yt[i * C + c];
+    }
+  }
+}
+
+template <class T>
+void depthwise_backward_channels_last(const T* x, const T* w, const T* dy, const Geometry& g, T* dx, T* dw, T* db) {
+  int64_t C = g.Cin, Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw, taps = g.KH * g.KW, ohw = g.OH * g.OW;
+  std::vector<T> wt(taps * C);  // [KH*KW, C]
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t k = 0; k < taps; ++k) wt[k * C + c] = w[c * taps + k];
+  int threads = g.N * C * ohw > kParallelGrain ? omp_get_max_threads() : 1;
+  // Per-thread partials of dw [KH*KW, C] and db [C], in double, added in thread order below.
+  std::vector<std::vector<double>> dw_part(dw ? threads : 0, std::vector<double>(taps * C, 0.0));
+  std::vector<std::vector<double>> db_part(db ? threads : 0, std::vector<double>(C, 0.0));
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    int t = omp_get_thread_num();
+    std::vector<T> xt(dw ? Hp * Wp * C : 0), dyt(ohw * C), dxt(dx ? Hp * Wp * C : 0), acc(dw ? taps * C : 0);
+#pragma omp for schedule(static)
+    for (int64_t n = 0; n < g.N; ++n) {
+      const T* dyn = dy + n * C * ohw;  // [C, OH*OW] -> dyt [OH*OW, C]
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t i = 0; i < ohw; ++i) dyt[i * C + c] = dyn[c * ohw + i];
+      if (db) {
+        double* dbp = db_part[t].data();
+        for (int64_t i = 0; i < ohw; ++i)
+          for (int64_t c = 0; c < C; ++c) dbp[c] += dyt[i * C + c];
+      }
+      if (dw) {
+        to_padded_channels_last(x + n * C * g.H * g.W, g, xt.data());
+        std::fill(acc.begin(), acc.end(), T(0));
+      }
+      if (dx) std::fill(dxt.begin(), dxt.end(), T(0));
+      for (int64_t oh = 0; oh < g.OH; ++oh)
+        for (int64_t ow = 0; ow < g.OW; ++ow) {
+          const T* go = dyt.data() + (oh * g.OW + ow) * C;
+          for (int64_t kh = 0; kh < g.KH; ++kh)
+            for (int64_t kw = 0; kw < g.KW; ++kw) {
+              int64_t at = ((oh * g.sh + kh) * Wp + ow * g.sw + kw) * C, k = (kh * g.KW + kw) * C;
+              if (dx) {
+                T* dxi = dxt.data() + at;
+                const T* wk = wt.data() + k;
+#pragma omp simd
+                for (int64_t c = 0; c < C; ++c) dxi[c] += go[c] * wk[c];
+              }
+              if (dw) {
+                const T* xi = xt.data() + at;
+                T* ak = acc.data() + k;
+#pragma omp simd
+                for (int64_t c = 0; c < C; ++c) ak[c] += go[c] * xi[c];
+              }
+            }
+        }
+      if (dw) {
+        double* dwp = dw_part[t].data();
+        for (int64_t i = 0; i < taps * C; ++i) dwp[i] += acc[i];
+      }
+      if (dx) {
+        T* dxn = dx + n * C * g.H * g.W;  // the interior of dxt, back to [C, H, W]
+        for (int64_t c = 0; c < C; ++c)
+          for (int64_t h = 0; h < g.H; ++h)
+            for (int64_t x_ = 0; x_ < g.W; ++x_)
+              dxn[(c * g.H + h) * g.W + x_] = dxt[((h + g.ph) * Wp + x_ + g.pw) * C + c];
+      }
+    }
+  }
+  if (dw)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t k = 0; k < taps; ++k) {
+        double s = 0;
+        for (int t = 0; t < threads; ++t) s += dw_part[t][k * C + c];
+        dw[c * taps + k] = static_cast<T>(s);
+      }
+  if (db)
+    for (int64_t c = 0; c < C; ++c) {
+      double s = 0;
+      for (int t = 0; t < threads; ++t) s += db_part[t][c];
+      db[c] = static_cast<T>(s);
+    }
+}
+
+// ---- general path ----------------------------------------------------------------------------
+
+// C [M, N] (row-major, row stride N) = op(A) op(B) + beta C on one thread: Eigen, or in
+// MathMode::BF16 (float32 tensors) the bfloat16 product of ops/cpu/gemm_bf16_cpu.h.
+template <class T>
+void gemm_one(bool bf16, const T* A, bool ta, int64_t lda, const T* B, bool tb, int64_t ldb, T beta, T* C, int64_t M,
+              int64_t N, int64_t K) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (bf16) return gemm_bf16(A, ta, lda, B, tb, ldb, 1.f, beta, C, N, M, N, K);
+  }
+  Eigen::Map<const RowMat<T>, 0, Eigen::OuterStride<>> MA(A, ta ? K : M, ta ? M : K, Eigen::OuterStride<>(lda));
+  Eigen::Map<const RowMat<T>, 0, Eigen::OuterStride<>> MB(B, tb ? N : K, tb ? K : N, Eigen::OuterStride<>(ldb));
+  Eigen::Map<RowMat<T>> MC(C, M, N);
+  auto run = [&](const auto& opA, const auto& opB) {
+    if (beta == T(0)) MC.noalias() = opA * opB;
+    else MC.noalias() += opA * opB;  // beta is 0 or 1 here
+  };
+  if (!ta && !tb) run(MA, MB);
+  else if (ta && !tb) run(MA.transpose(), MB);
+  else if (!ta && tb) run(MA, MB.transpose());
+  else run(MA.transpose(), MB.transpose());
+}
+
+template <class T>
+void general_forward(const T* x, const T* w, const T* bias, const Geometry& g, T* y, bool bf16) {
   int64_t ohw = g.OH * g.OW;
   int threads = image_threads(g.N);
 #pragma omp parallel num_threads(threads) if (threads > 1)
@@ -317,10 +473,10 @@ void general_forward(const T* x, const T* w, const T* bias, const Geometry& g, T
           im2col(xg, g, col.data());
           cp = col.data();
         }
-        Eigen::Map<const RowMat<T>> Wg(w + gi * g.Cg_out * g.K, g.Cg_out, g.K);
-        Eigen::Map<const RowMat<T>> C(cp, g.K, ohw);
+        // Y [Cg_out, OH*OW] = W_g [Cg_out, K] @ col [K, OH*OW]
+        gemm_one(bf16, w + gi * g.Cg_out * g.K, false, g.K, cp, false, ohw, T(0),
+                 y + (n * g.Cout + gi * g.Cg_out) * ohw, g.Cg_out, ohw, g.K);
         Eigen::Map<RowMat<T>> Y(y + (n * g.Cout + gi * g.Cg_out) * ohw, g.Cg_out, ohw);
-        Y.noalias() = Wg * C;
         if (bias)
           for (int64_t o = 0; o < g.Cg_out; ++o) Y.row(o).array() += bias[gi * g.Cg_out + o];
       }
@@ -328,7 +484,7 @@ void general_forward(const T* x, const T* w, const T* bias, const Geometry& g, T
 }
 
 template <class T>
-void general_backward(const T* x, const T* w, const T* dy, const Geometry& g, T* dx, T* dw, T* db) {
+void general_backward(const T* x, const T* w, const T* dy, const Geometry& g, T* dx, T* dw, T* db, bool bf16) {
   int64_t ohw = g.OH * g.OW, wsize = g.Cout * g.K;
   int threads = image_threads(g.N);
   // Per-thread weight-gradient partials, added in thread order afterwards.
@@ -343,26 +499,24 @@ void general_backward(const T* x, const T* w, const T* dy, const Geometry& g, T*
         for (int64_t i = 0; i < g.Cin * g.H * g.W; ++i) dx[n * g.Cin * g.H * g.W + i] = T(0);
       for (int64_t gi = 0; gi < g.G; ++gi) {
         const T* xg = x + (n * g.Cin + gi * g.Cg_in) * g.H * g.W;
-        Eigen::Map<const RowMat<T>> DY(dy + (n * g.Cout + gi * g.Cg_out) * ohw, g.Cg_out, ohw);
-        Eigen::Map<const RowMat<T>> Wg(w + gi * g.Cg_out * g.K, g.Cg_out, g.K);
+        const T* DY = dy + (n * g.Cout + gi * g.Cg_out) * ohw;  // [Cg_out, OH*OW]
+        const T* Wg = w + gi * g.Cg_out * g.K;                  // [Cg_out, K]
         if (dw) {
           const T* cp = xg;
           if (!g.pointwise()) {
             im2col(xg, g, col.data());
             cp = col.data();
           }
-          Eigen::Map<const RowMat<T>> C(cp, g.K, ohw);
-          Eigen::Map<RowMat<T>> DW(dw_part[t].data() + gi * g.Cg_out * g.K, g.Cg_out, g.K);
-          DW.noalias() += DY * C.transpose();  // [Cg_out, K]
+          // DW [Cg_out, K] += DY @ colᵀ
+          gemm_one(bf16, DY, false, ohw, cp, true, ohw, T(1), dw_part[t].data() + gi * g.Cg_out * g.K, g.Cg_out,
+                   g.K, ohw);
         }
         if (dx) {
           T* dxg = dx + (n * g.Cin + gi * g.Cg_in) * g.H * g.W;
           if (g.pointwise()) {
-            Eigen::Map<RowMat<T>> DX(dxg, g.Cg_in, ohw);
-            DX.noalias() = Wg.transpose() * DY;
+            gemm_one(bf16, Wg, true, g.K, DY, false, ohw, T(0), dxg, g.Cg_in, ohw, g.Cg_out);  // W_gᵀ @ DY
           } else {
-            Eigen::Map<RowMat<T>> DC(dcol.data(), g.K, ohw);
-            DC.noalias() = Wg.transpose() * DY;  // [K, OH*OW]
+            gemm_one(bf16, Wg, true, g.K, DY, false, ohw, T(0), dcol.data(), g.K, ohw, g.Cg_out);  // [K, OH*OW]
             col2im_add(dcol.data(), g, dxg);
           }
         }
@@ -416,8 +570,10 @@ void CpuBackend::conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, co
   dispatch_float(x.dtype(), "conv2d", [&](auto tag) {
     using T = decltype(tag);
     const T* b = bias.defined() ? bias.data<T>() : nullptr;
-    if (g.channelwise()) depthwise_forward(x.data<T>(), w.data<T>(), b, g, y.data<T>());
-    else general_forward(x.data<T>(), w.data<T>(), b, g, y.data<T>());
+    if (g.depthwise() && channels_last_depthwise(g))
+      depthwise_forward_channels_last(x.data<T>(), w.data<T>(), b, g, y.data<T>());
+    else if (g.channelwise()) depthwise_forward(x.data<T>(), w.data<T>(), b, g, y.data<T>());
+    else general_forward(x.data<T>(), w.data<T>(), b, g, y.data<T>(), math_mode() == MathMode::BF16);
   });
 }
 
@@ -430,8 +586,10 @@ void CpuBackend::conv2d_backward(const Tensor& x, const Tensor& w, const Tensor&
     T* pdx = dx ? dx->data<T>() : nullptr;
     T* pdw = dw ? dw->data<T>() : nullptr;
     T* pdb = dbias ? dbias->data<T>() : nullptr;
-    if (g.channelwise()) depthwise_backward(x.data<T>(), w.data<T>(), dy.data<T>(), g, pdx, pdw, pdb);
-    else general_backward(x.data<T>(), w.data<T>(), dy.data<T>(), g, pdx, pdw, pdb);
+    if (g.depthwise() && channels_last_depthwise(g))
+      depthwise_backward_channels_last(x.data<T>(), w.data<T>(), dy.data<T>(), g, pdx, pdw, pdb);
+    else if (g.channelwise()) depthwise_backward(x.data<T>(), w.data<T>(), dy.data<T>(), g, pdx, pdw, pdb);
+    else general_backward(x.data<T>(), w.data<T>(), dy.data<T>(), g, pdx, pdw, pdb, math_mode() == MathMode::BF16);
   });
 }
 

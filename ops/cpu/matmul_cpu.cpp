@@ -10,6 +10,7 @@
 #include <Eigen/Core>
 
 #include "ops/cpu/backend_cpu.h"
+#include "ops/cpu/gemm_bf16_cpu.h"
 #include "ops/cpu/reference_cpu.h"
 
 namespace hc {
@@ -110,7 +111,15 @@ void CpuBackend::matmul(const Tensor& a, bool trans_a, const Tensor& b, bool tra
     T al = static_cast<T>(alpha), be = static_cast<T>(beta);
     int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
     // Product i, on `threads` threads (1: serial).
+    const bool bf16 = std::is_same_v<T, float> && math_mode() == MathMode::BF16;
     auto one = [&](int64_t i, int threads) {
+      if constexpr (std::is_same_v<T, float>) {
+        if (bf16) {
+          gemm_bf16_threads(pa + i * ra * ca, trans_a, ca, pb + (Bb == 1 ? 0 : i) * rb * cb, trans_b, cb, al, be,
+                            po + i * M * N, N, M, N, K, threads);
+          return;
+        }
+      }
 #ifdef HC_OPENBLAS
       if constexpr (std::is_same_v<T, float>) {
         sgemm_blocks(pa + i * ra * ca, trans_a, pb + (Bb == 1 ? 0 : i) * rb * cb, trans_b, al, be, po + i * M * N,
@@ -145,10 +154,12 @@ void CpuBackend::matmul(const Tensor& a, bool trans_a, const Tensor& b, bool tra
 
 std::string cpu_gemm_library() {
 #ifdef HC_OPENBLAS
-  return std::string("openblas (float32; kernels ") + openblas_get_corename() + "), eigen (float64)";
+  std::string fp32 = std::string("openblas (float32; kernels ") + openblas_get_corename() + "), eigen (float64)";
 #else
-  return "eigen";
+  std::string fp32 = "eigen";
 #endif
+  if (cpu_backend().math_mode() == MathMode::BF16) return std::string("bf16: ") + gemm_bf16_kernel() + "; " + fp32;
+  return fp32;
 }
 
 void matmul_reference(const Tensor& a, bool trans_a, const Tensor& b, bool trans_b, double alpha,

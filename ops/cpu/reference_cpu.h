@@ -32,7 +32,13 @@ void unary_reference(UnaryOp op, const Tensor& x, double alpha, Tensor& y);
 void unary_backward_reference(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& dy,
                               double alpha, Tensor& dx);
 
-// layer_norm_backward (core/backend.h): dgamma / dbeta one column at a time down the rows.
+// layer_norm_forward (core/kernels.def): per row, sequential double sums (mean, then the squared
+// deviations), the output computed in double.
+void layer_norm_forward_reference(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& set_index,
+                                  double eps, Tensor& y, Tensor& save_mean, Tensor& save_invstd);
+
+// layer_norm_backward (core/backend.h): dgamma / dbeta one column at a time down the rows, dx
+// with sequential double sums per row.
 void layer_norm_backward_reference(const Tensor& x, const Tensor& gamma, const Tensor& set_index,
                                    const Tensor& save_mean, const Tensor& save_invstd,
                                    const Tensor& dy, Tensor* dx, Tensor* dgamma, Tensor* dbeta);
@@ -44,5 +50,22 @@ void conv2d_depthwise_reference(const Tensor& x, const Tensor& w, const Tensor& 
                                 Tensor& y);
 void conv2d_depthwise_backward_reference(const Tensor& x, const Tensor& w, const Tensor& dy,
                                          const Conv2dParams& p, Tensor* dx, Tensor* dw, Tensor* dbias);
+
+// batch_norm_forward / batch_norm_backward (core/kernels.def): per channel, double accumulators,
+// two passes over x for the statistics (the mean, then the squared deviations from it).
+void batch_norm_forward_reference(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& set_index,
+                                  const BatchNormParams& p, Tensor& running_mean, Tensor& running_var, Tensor& y,
+                                  Tensor& save_mean, Tensor& save_invstd);
+void batch_norm_backward_reference(const Tensor& x, const Tensor& gamma, const Tensor& set_index,
+                                   const Tensor& save_mean, const Tensor& save_invstd, const Tensor& dy,
+                                   bool training, Tensor* dx, Tensor* dgamma, Tensor* dbeta);
+
+// self_attention / self_attention_backward (core/kernels.def): one (sample, head) at a time, double
+// accumulators, every sum in index order; aux is allocated by the caller ([N, H, L, L]).
+void self_attention_reference(const Tensor& qkv, int64_t heads, bool causal, double scale, Tensor& out,
+                              Tensor& aux);
+void self_attention_backward_reference(const Tensor& qkv, const Tensor& out, const Tensor& aux,
+                                       const Tensor& dout, int64_t heads, bool causal, double scale,
+                                       Tensor& dqkv);
 
 }  // namespace hc
