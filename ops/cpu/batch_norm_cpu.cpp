@@ -2,9 +2,8 @@
 //   training:  mean, biased var over (N, L);  running = (1-m) running + m (mean, unbiased var)
 //   y = (x - mean) * invstd * gamma[set(n), c] + beta[set(n), c]
 // The fast kernels read x once for the statistics: sums of d = x - x[0, c, 0] and of d² (shifted
-// by the channel's first value, so a large mean does not cancel), vectorised within each plane in
-// the tensor's type and added up across planes in double; the backward pass likewise takes
-// Σ dy and Σ dy·x̂ in one read. The references below them keep the plain double loops (two passes
+// by the channel's first value, so a large mean does not cancel), vectorised, in double; the
+// backward pass likewise takes Σ dy and Σ dy·x̂ in one read, and forms dx in double. The references below them keep the plain double loops (two passes
 // for the variance).
 #include <algorithm>
 #include <cmath>
@@ -158,10 +157,10 @@ void CpuBackend::batch_norm_forward(const Tensor& x, const Tensor& gamma, const 
         double s = 0, ss = 0;
         for (int64_t n = 0; n < N; ++n) {
           const T* xr = px + (n * C + c) * L;
-          T a = 0, b = 0;
+          double a = 0, b = 0;
 #pragma omp simd reduction(+ : a, b)
           for (int64_t i = 0; i < L; ++i) {
-            T d = xr[i] - shift;
+            double d = static_cast<double>(xr[i]) - static_cast<double>(shift);
             a += d;
             b += d * d;
           }
@@ -217,7 +216,7 @@ void CpuBackend::batch_norm_backward(const Tensor& x, const Tensor& gamma, const
       std::vector<double> dg(S), db(S);
 #pragma omp for schedule(static)
       for (int64_t c = 0; c < C; ++c) {
-        const T mean = sm[c], invstd = si[c];
+        const double mean = sm[c], invstd = si[c];
         std::fill(dg.begin(), dg.end(), 0.0);
         std::fill(db.begin(), db.end(), 0.0);
         double sum_dxhat = 0, sum_dxhat_xhat = 0;
@@ -225,7 +224,7 @@ void CpuBackend::batch_norm_backward(const Tensor& x, const Tensor& gamma, const
           double g = pg[sets[n] * C + c];
           const T* xr = px + (n * C + c) * L;
           const T* gr = pdy + (n * C + c) * L;
-          T a = 0, b = 0;  // Σ dy·x̂, Σ dy over this sample's plane
+          double a = 0, b = 0;  // Σ dy·x̂, Σ dy over this sample's plane
 #pragma omp simd reduction(+ : a, b)
           for (int64_t i = 0; i < L; ++i) {
             a += gr[i] * ((xr[i] - mean) * invstd);
@@ -241,19 +240,23 @@ void CpuBackend::batch_norm_backward(const Tensor& x, const Tensor& gamma, const
         if (pdb)
           for (int64_t s = 0; s < S; ++s) pdb[s * C + c] = static_cast<T>(db[s]);
         if (!pdx) continue;
-        const T m1 = static_cast<T>(sum_dxhat / M), m2 = static_cast<T>(sum_dxhat_xhat / M);
+        // In double, as the reference: dx's terms cancel (its sum over a plane is zero in exact
+        // arithmetic), and float32 here made the gradients of biases that a later batch norm
+        // cancels up to 1e-6 off zero in an unvectorised build.
+        const double m1 = sum_dxhat / M, m2 = sum_dxhat_xhat / M;
         for (int64_t n = 0; n < N; ++n) {
-          const T g = pg[sets[n] * C + c];
+          const double g = pg[sets[n] * C + c];
           const T* xr = px + (n * C + c) * L;
           const T* gr = pdy + (n * C + c) * L;
           T* dr = pdx + (n * C + c) * L;
           if (training) {
 #pragma omp simd
-            for (int64_t i = 0; i < L; ++i) dr[i] = invstd * (gr[i] * g - m1 - (xr[i] - mean) * invstd * m2);
+            for (int64_t i = 0; i < L; ++i)
+              dr[i] = static_cast<T>(invstd * (gr[i] * g - m1 - (xr[i] - mean) * invstd * m2));
           } else {
-            const T gi = g * invstd;
+            const double gi = g * invstd;
 #pragma omp simd
-            for (int64_t i = 0; i < L; ++i) dr[i] = gr[i] * gi;
+            for (int64_t i = 0; i < L; ++i) dr[i] = static_cast<T>(gr[i] * gi);
           }
         }
       }
