@@ -4,6 +4,7 @@
 // padding and must not be trimmed.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "ops/cpu/reference_cpu.h"
@@ -119,11 +120,24 @@ TEST_CASE("text trimming: losses and gradients bit-identical with and without it
   }
 }
 
-TEST_CASE("text trimming: with the fast kernels the loss is bit-identical and gradients agree to rounding") {
+TEST_CASE("text trimming: with the fast kernels the loss and gradients agree to rounding") {
+  // The fast products block their sums by the number of rows, so the forward pass may round
+  // differently too: equal bits in an -O3 -march=native build, not in the unvectorised ASan build.
   for (DType dtype : {DType::F64, DType::F32}) {
     INFO(std::string(dtype_name(dtype)));
     TrimRun full = run(dtype, false, true, "vit-nano"), trimmed = run(dtype, true, true, "vit-nano");
-    CHECK(full.loss == trimmed.loss);
+    double lf = 0, lt = 0;
+    if (dtype == DType::F64) {
+      std::memcpy(&lf, full.loss.data(), 8);
+      std::memcpy(&lt, trimmed.loss.data(), 8);
+    } else {
+      float a, b;
+      std::memcpy(&a, full.loss.data(), 4);
+      std::memcpy(&b, trimmed.loss.data(), 4);
+      lf = a;
+      lt = b;
+    }
+    CHECK(std::abs(lf - lt) <= (dtype == DType::F64 ? 1e-14 : 1e-6) * std::abs(lf));
     double worst = 0;
     for (size_t i = 0; i < full.grads.size(); ++i)
       worst = std::max(worst, test::max_rel_diff(trimmed.grad_values[i], full.grad_values[i]));
