@@ -194,11 +194,12 @@ def paired_lines(folder):
     files = sorted(glob.glob(os.path.join(folder, "paired", "*.json")))
     if not files:
         return []
-    lines = ["", "Image by image on the same test images (`tools/emoji_paired.py`; exact McNemar p), pooled over seeds:", "",
+    lines = ["", "Image by image on the same test images (`tools/emoji_paired.py`; exact McNemar p), pooled over the seeds compared:", "",
              "| comparison (A against B) | top-5: only A / only B | p | top-1: only A / only B | p |",
              "|---|---|---|---|---|"]
     for path in files:
-        p = read_json(path)["pooled"]
+        j = read_json(path)
+        p = j.get("pooled") or j["pairs"][0]  # one seed: the single pair is the whole comparison
         name = os.path.basename(path)[:-5].replace("-vs-", " against ")
         lines.append(f"| {name} | {p['top5']['a_only']} / {p['top5']['b_only']} | {p['top5']['p']:.2g} | "
                      f"{p['top1']['a_only']} / {p['top1']['b_only']} | {p['top1']['p']:.2g} |")
