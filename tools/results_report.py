@@ -113,7 +113,7 @@ def bench_section(folder):
               "engine's `--precision bf16`, PyTorch under `torch.autocast(\"cpu\", torch.bfloat16)`. MFU: against",
               "the measured float32 / bfloat16 matrix-product peak.", "",
               "| config | mode | precision | captions | text length | engine img/s | PyTorch img/s | ratio |"
-              + (" engine before |" if with_before else "") + " engine MB | PyTorch MB | engine MFU | PyTorch MFU |",
+              + (" before |" if with_before else "") + " engine MB | PyTorch MB | engine MFU | PyTorch MFU |",
               "|---|---|---|---|---|---|---|---|" + ("---|" if with_before else "") + "---|---|---|---|"]
 
     def mfu(r):
@@ -153,7 +153,7 @@ def bench_section(folder):
         for r in dist:
             lines.append(f"| {r['config']} | {r['ranks']} × {r['threads']} | {r['images_per_s']:.1f} | "
                          f"{r['comm_mb_per_step']:.1f} | {r['comm_share']:.2f} |")
-    lines += ["", "Made by:", "", "```sh", "make bench BENCH_MODES=\"hyper baseline\" && make bench-classify && make bench-dist", "```"]
+    lines += ["", "Made by:", "", "```sh", "make bench BENCH_CAPTIONS=tsv:datasets/emoji/train.tsv && make bench-classify && make bench-dist", "```"]
     return lines
 
 
