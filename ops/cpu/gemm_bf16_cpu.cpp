@@ -9,6 +9,7 @@
 // Factors are rounded to bfloat16 while packing. Odd depths and edge rows/columns are padded with
 // zeros, whose products add nothing.
 #include "ops/cpu/gemm_bf16_cpu.h"
+#include "ops/cpu/gemm_blocks.h"
 
 #include <omp.h>
 
@@ -236,18 +237,12 @@ void gemm_bf16(const float* A, bool trans_a, int64_t lda, const float* B, bool t
 
 void gemm_bf16_threads(const float* A, bool trans_a, int64_t lda, const float* B, bool trans_b, int64_t ldb,
                        float alpha, float beta, float* C, int64_t ldc, int64_t M, int64_t N, int64_t K, int threads) {
-  bool by_rows = M >= N;
-  int64_t len = by_rows ? M : N;
-  int64_t chunk = threads > 1 ? ((len + threads - 1) / threads + 31) / 32 * 32 : len;
-  int parts = static_cast<int>((len + chunk - 1) / chunk);
-#pragma omp parallel for schedule(static, 1) num_threads(parts) if (parts > 1)
-  for (int t = 0; t < parts; ++t) {
-    int64_t lo = t * chunk, n = std::min(chunk, len - lo);
+  for_each_gemm_block(M, N, threads, [&](bool by_rows, int64_t lo, int64_t n) {
     if (by_rows)  // rows lo.. of op(A) and C
       gemm_bf16(trans_a ? A + lo : A + lo * lda, trans_a, lda, B, trans_b, ldb, alpha, beta, C + lo * ldc, ldc, n, N, K);
     else  // columns lo.. of op(B) and C
       gemm_bf16(A, trans_a, lda, trans_b ? B + lo * ldb : B + lo, trans_b, ldb, alpha, beta, C + lo, ldc, M, n, K);
-  }
+  });
 }
 
 const char* gemm_bf16_kernel() {

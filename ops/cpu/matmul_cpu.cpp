@@ -10,6 +10,7 @@
 #include <Eigen/Core>
 
 #include "ops/cpu/backend_cpu.h"
+#include "ops/cpu/gemm_blocks.h"
 #include "ops/cpu/gemm_bf16_cpu.h"
 #include "ops/cpu/reference_cpu.h"
 
@@ -76,20 +77,14 @@ static void sgemm_blocks(const float* A, bool trans_a, const float* B, bool tran
                          float* C, int64_t M, int64_t N, int64_t K, int threads) {
   static OpenBlasSerial once;
   int64_t lda = trans_a ? M : K, ldb = trans_b ? K : N;
-  bool by_rows = M >= N;
-  int64_t len = by_rows ? M : N;
-  int64_t chunk = threads > 1 ? ((len + threads - 1) / threads + 31) / 32 * 32 : len;
-  int parts = static_cast<int>((len + chunk - 1) / chunk);
-#pragma omp parallel for schedule(static, 1) num_threads(parts) if (parts > 1)
-  for (int t = 0; t < parts; ++t) {
-    int64_t lo = t * chunk, n = std::min(chunk, len - lo);
+  for_each_gemm_block(M, N, threads, [&](bool by_rows, int64_t lo, int64_t n) {
     if (by_rows)  // rows lo.. of op(A) and C
       cblas_sgemm(kRowMajor, trans_a ? kTrans : kNoTrans, trans_b ? kTrans : kNoTrans, int(n), int(N), int(K), alpha,
                   trans_a ? A + lo : A + lo * lda, int(lda), B, int(ldb), beta, C + lo * N, int(N));
     else  // columns lo.. of op(B) and C
       cblas_sgemm(kRowMajor, trans_a ? kTrans : kNoTrans, trans_b ? kTrans : kNoTrans, int(M), int(n), int(K), alpha,
                   A, int(lda), trans_b ? B + lo * ldb : B + lo, int(ldb), beta, C + lo, int(N));
-  }
+  });
 }
 #endif
 
