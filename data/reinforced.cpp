@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -273,7 +274,14 @@ ReinforcedIndex read_reinforced_index(const std::string& dir) {
   x.shard_size = bounded(j, "shard_size", path, 1, 1 << 24);
   x.image_shards = shards_from(j, "image_shards", path);
   x.text_shards = shards_from(j, "text_shards", path);
-  // The shard lists must be exactly the plan for these counts: names, ranges, nothing missing.
+  // The shard lists must be exactly the plan for these counts: names, ranges, nothing missing. Their
+  // lengths first, so that declared counts the file does not list are never planned (a few bytes
+  // claiming 2^31 samples in shards of 1 would otherwise build 2^31 entries).
+  auto planned = [](int64_t n, int64_t size) { return static_cast<size_t>((n + size - 1) / size); };
+  HC_CHECK(x.image_shards.size() == planned(x.samples, x.shard_size), path, ": ", x.image_shards.size(),
+           " image_shards listed for ", x.samples, " samples in shards of ", x.shard_size);
+  HC_CHECK(x.text_shards.size() == planned(x.captions, x.shard_size), path, ": ", x.text_shards.size(),
+           " text_shards listed for ", x.captions, " captions in shards of ", x.shard_size);
   auto same = [](const std::vector<ReinforcedShard>& p, const std::vector<ReinforcedShard>& q) {
     if (p.size() != q.size()) return false;
     for (size_t i = 0; i < p.size(); ++i)
@@ -297,7 +305,10 @@ void write_reinforced_samples(const std::string& dir, const ReinforcedSamples& s
 
 ReinforcedSamples read_reinforced_samples(const std::string& dir, const ReinforcedIndex& index) {
   const std::string path = dir + "/samples.json";
-  json j = parse_json(path, 1ull << 30);
+  // At most 8 KiB of JSON per sample and caption the index declares (a path, a caption, a few
+  // numbers each; the emoji set has about 60 bytes), so that a small index cannot make a huge file parse.
+  const uint64_t per_item = 8 << 10, items = static_cast<uint64_t>(index.samples + index.captions);
+  json j = parse_json(path, std::min<uint64_t>(1ull << 30, (1ull << 20) + per_item * items));
   HC_CHECK(j.is_object(), path, ": not a JSON object");
   ReinforcedSamples s;
   s.base_row = field<std::vector<uint64_t>>(j, "base_row", path);

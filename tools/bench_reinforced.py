@@ -23,6 +23,8 @@ Knobs from the environment (defaults in brackets):
   STUDENT_TOWERS ["convnet-nano vit-nano"]  STUDENT_MODES ["baseline hyper"]  WEIGHTS ["0.75 1.0"]
   STEPS [3000]  EXTRA_CAPTIONS [on]  STUDENT_ARGS [""] (e.g. "--hyper-lr-scale 0.1")
   CIFAR [0]  CIFAR_STEPS [3000]  CIFAR_TEACHER_STEPS [3000]  CIFAR_TAR  CIFAR_DIR (as bench-emoji)
+  PLAIN_FROM [""]: a bench-emoji OUT (e.g. results/emoji-long) whose finished run of exactly a plain
+    student's command serves as that student instead of training it again (its record names the run)
   REPORT_ONLY=1 rewrites table.md and the plots from OUT/results.json.
 Finished runs are reused and interrupted ones resume (bench_emoji.run_train); `hyperclip reinforce`
 resumes by itself. Run names carry the settings that change them, so variants share OUT.
@@ -57,10 +59,11 @@ SEEDS = env("SEEDS", "0").split()
 WEIGHTS = env("WEIGHTS", "0.75 1.0").split()
 EXTRA_CAPTIONS = env("EXTRA_CAPTIONS", "on")
 STUDENT_ARGS = env("STUDENT_ARGS", "").split()
+PLAIN_FROM = env("PLAIN_FROM", "")
 KNOBS = ["DATA", "CAPTIONS", "OUT", "BATCH", "LR", "IMAGE_SIZE", "CONTEXT", "THREADS", "JOBS", "EVAL_POINTS", "SEEDS",
          "TEACHERS", "TEACHER_TOWERS", "TEACHER_MODE", "TEACHER_STEPS", "AUGMENTATIONS", "REINFORCE_THREADS",
          "REINFORCE_ARGS", "STUDENT_TOWERS", "STUDENT_MODES", "WEIGHTS", "STEPS", "EXTRA_CAPTIONS", "STUDENT_ARGS",
-         "CIFAR", "CIFAR_STEPS", "CIFAR_TEACHER_STEPS"]
+         "CIFAR", "CIFAR_STEPS", "CIFAR_TEACHER_STEPS", "PLAIN_FROM"]
 
 
 def fail(msg):
@@ -131,6 +134,39 @@ def train(name, args, steps, d, extra_key=None):
             print(f"[{name}] already finished, reusing {summary_path}", flush=True)
             return done["result"]
     rows, wall, _ = be.run_train(name, args, steps, key)
+    result = result_from(name, rows, wall, steps, d)
+    with open(summary_path + ".tmp", "w") as f:
+        json.dump({"key": key, "result": result}, f)
+    os.replace(summary_path + ".tmp", summary_path)
+    return result
+
+
+def reused_plain(args, steps, d):
+    """A finished bench-emoji run of exactly this plain command (same arguments, schedule, batch, lr, sizes
+    and threads) under PLAIN_FROM/runs/, as this benchmark's plain student; None when there is none.
+    Its build may be older than this one's, so its numbers can differ from a rerun by rounding."""
+    key = {"args": args, "steps": steps, "batch": be.BATCH, "lr": be.LR, "image_size": be.IMAGE_SIZE,
+           "context": be.CONTEXT, "threads": be.THREADS}
+    runs = os.path.join(PLAIN_FROM, "runs")
+    for name in sorted(os.listdir(runs)) if os.path.isdir(runs) else []:
+        run = os.path.join(runs, name)
+        try:
+            if json.load(open(os.path.join(run, "key.json"))) != key:
+                continue
+            with open(os.path.join(run, "metrics.jsonl")) as f:
+                rows = [json.loads(line) for line in f if line.strip()]
+            wall = json.load(open(os.path.join(run, "wall.json")))["wall_s"]
+        except (OSError, ValueError, KeyError):
+            continue
+        if max((r["step"] for r in rows if "loss" in r), default=0) != steps:
+            continue  # unfinished
+        print(f"[plain] reusing {run} (the same command, finished)", flush=True)
+        return dict(result_from(name, rows, wall, steps, d), reused_from=run)
+    return None
+
+
+def result_from(name, rows, wall, steps, d):
+    """A training's record from its metrics rows."""
     loss = [(r["step"] * be.BATCH, r["loss"]) for r in rows if "loss" in r]
     evals = {e: [r for r in rows if r.get("eval") == e] for e in d["evals"]}
     concept, group = evals[d["concept"]], evals.get(d["group"], [])
@@ -146,9 +182,6 @@ def train(name, args, steps, d, extra_key=None):
                   "loss_images_seen": [s for s, _ in loss], "loss": [v for _, v in loss],
                   "loss_distill": [r["loss_distill"] for r in rows if "loss_distill" in r]},
     }
-    with open(summary_path + ".tmp", "w") as f:
-        json.dump({"key": key, "result": result}, f)
-    os.replace(summary_path + ".tmp", summary_path)
     return result
 
 
@@ -164,8 +197,7 @@ def run_parallel(jobs):
 def teachers(d):
     """The teachers' checkpoints and records (their own zero-shot figures when trained here)."""
     if d["teachers"]:
-        return d["teachers"], [{"dataset": d["name"], "run": os.path.basename(os.path.dirname(c)), "checkpoint": c}
-                               for c in d["teachers"]]
+        return d["teachers"], [given_teacher(d, c) for c in d["teachers"]]
     mode = env("TEACHER_MODE", "baseline")
     specs = []
     for tower in env("TEACHER_TOWERS", "convnet-nano vit-nano").split():
@@ -175,6 +207,16 @@ def teachers(d):
     for r, (name, tower, _) in zip(results, specs):
         r.update(role="teacher", tower=tower, mode=mode, checkpoint=os.path.join(OUT, "runs", name, "last.safetensors"))
     return [r["checkpoint"] for r in results], results
+
+
+def given_teacher(d, checkpoint):
+    """A teacher named in TEACHERS; its zero-shot figures when it is a bench-emoji run (summary.json beside it)."""
+    record = {"dataset": d["name"], "run": os.path.basename(os.path.dirname(checkpoint)), "checkpoint": checkpoint}
+    summary = os.path.join(os.path.dirname(checkpoint), "summary.json")
+    if os.path.exists(summary):
+        r = json.load(open(summary)).get("result", {})
+        record.update({k: r[k] for k in ("steps", "top1", "top5", "group_top1", "wall_s") if k in r})
+    return record
 
 
 def reinforce(d, checkpoints):
@@ -220,7 +262,7 @@ def students(d, rdir):
                     specs.append((name, args, tower, mode, seed, w))
 
     def job(name, args, tower, mode, seed, w):
-        r = train(name, args, d["steps"], d)
+        r = (reused_plain(args, d["steps"], d) if w is None and PLAIN_FROM else None) or train(name, args, d["steps"], d)
         r.update(role="student", tower=tower, mode=mode, seed=int(seed), variant=" ".join(STUDENT_ARGS),
                  arm="plain" if w is None else f"distill {w}", distill_weight=None if w is None else float(w),
                  extra_captions=None if w is None else EXTRA_CAPTIONS, reinforced=None if w is None else rdir)

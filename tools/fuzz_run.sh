@@ -21,7 +21,7 @@ dict_for() {
   case "$1" in
     safetensors) echo tests/fuzz/safetensors.dict ;;
     checkpoint|export|config) echo tests/fuzz/model.dict ;;
-    wds|npy|image|brace|tokenizer) echo "tests/fuzz/$1.dict" ;;
+    wds|npy|image|brace|tokenizer|reinforced) echo "tests/fuzz/$1.dict" ;;
     *) echo "" ;;
   esac
 }

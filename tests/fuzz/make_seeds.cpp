@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "data/npy.h"
+#include "data/reinforced.h"
 #include "data/safetensors.h"
 #include "infer/export.h"
 #include "models/config_io.h"
@@ -58,6 +59,68 @@ std::string provider_suffix(uint32_t three_byte_value, uint8_t last) {
   s.push_back(static_cast<char>((three_byte_value >> 16) & 0xff));
   s.push_back(static_cast<char>(last));
   return s;
+}
+
+// A small reinforced dataset (data/reinforced.h) written by its writers into a scratch folder, its
+// files joined as fuzz_reinforced.cpp reads them: N samples of R views, U captions, teachers of
+// the given widths, one shard of each kind.
+std::string reinforced_seed(const std::vector<int64_t>& widths, bool labelled, int64_t N, int64_t R, int64_t U) {
+  const std::string dir = root + "/reinforced_scratch";
+  fs::create_directories(dir);
+  ReinforcedIndex x;
+  x.base_data = labelled ? "folder:cats" : "tsv:captions.tsv";
+  x.base_describe = "a seed";
+  x.identity = "fnv1a64:0123456789abcdef";
+  x.base_rows = N + 1;
+  x.labelled = labelled;
+  if (labelled) x.templates = {"a photo of a {}.", "{}"};
+  x.samples = N;
+  x.captions = U;
+  x.augmentations = R;
+  x.seed = 7;
+  for (int64_t w : widths) {
+    ModelConfig c = tiny("vit", Mode::Baseline, 280);
+    c.embed = w;
+    x.teachers.push_back({"teacher.safetensors", "fnv1a64:fedcba9876543210", config_to_json(c), 3, w, 16, "baseline", "none"});
+    x.dim += w;
+  }
+  x.shard_size = std::max(N, U);
+  x.image_shards = plan_shards("images", N, x.shard_size);
+  x.text_shards = plan_shards("texts", U, x.shard_size);
+  x.complete = true;
+  ReinforcedSamples s;
+  for (int64_t i = 0; i < N; ++i) {
+    s.base_row.push_back(static_cast<uint64_t>(i + (i > 0)));
+    s.source.push_back(cat("img", i, ".png"));
+    s.caption_offset.push_back(static_cast<uint32_t>(s.caption_id.size()));
+    for (int64_t k = 0; k <= i % 2; ++k) s.caption_id.push_back(static_cast<uint32_t>((i + k) % U));
+  }
+  s.caption_offset.push_back(static_cast<uint32_t>(s.caption_id.size()));
+  for (int64_t u = 0; u < U; ++u) s.captions.push_back(cat("a caption number ", u));
+  // Unit blocks: each teacher's block of a row is a signed basis vector.
+  auto unit_rows = [&](int64_t rows) {
+    std::vector<float> v(static_cast<size_t>(rows * x.dim), 0.0f);
+    for (int64_t r = 0; r < rows; ++r) {
+      int64_t at = 0;
+      for (int64_t w : widths) {
+        v[static_cast<size_t>(r * x.dim + at + r % w)] = (r % 3 == 0) ? -1.0f : 1.0f;
+        at += w;
+      }
+    }
+    return v;
+  };
+  ReinforcedImageShard images;
+  for (int64_t i = 0; i < N * R; ++i) images.augment.push_back({{int(i % 3), int(i % 2), 10 + int(i % 5), 9}, i % 2 == 1});
+  images.image = unit_rows(N * R);
+  write_reinforced_index(dir, x);
+  write_reinforced_samples(dir, s);
+  write_image_shard(dir, x, x.image_shards[0], images);
+  write_text_shard(dir, x, x.text_shards[0], unit_rows(U));
+  std::string out;
+  for (const char* f : {"index.json", "samples.json", "images-00000.safetensors", "texts-00000.safetensors"})
+    out += (out.empty() ? "" : "\n--8<--\n") + hc_test::read_file(dir + "/" + f);
+  fs::remove_all(dir);
+  return out;
 }
 
 }  // namespace
@@ -191,6 +254,9 @@ int main(int argc, char** argv) {
   seed("brace", "range.txt", "shard-{000..009}.tar");
   seed("brace", "nested.txt", "a{b,c{d,e}}f-{1..3}");
   seed("brace", "literal.txt", "x{}y{,}z{5..2}");
+  // Reinforced datasets: one teacher over captions; an ensemble of two over a labelled base.
+  seed("reinforced", "captions.bin", reinforced_seed({8}, false, 3, 2, 4));
+  seed("reinforced", "ensemble.bin", reinforced_seed({4, 6}, true, 4, 3, 5));
   std::printf("seed corpora written to %s\n", root.c_str());
   return 0;
 }
