@@ -98,10 +98,16 @@ std::vector<ConvBnAct*> ConvNetTower::conv_bn_layers() {
   return out;
 }
 
+std::vector<BatchNorm2d*> ConvNetTower::batch_norms() {
+  std::vector<BatchNorm2d*> out;
+  for (ConvBnAct* l : conv_bn_layers())
+    if (l->bn) out.push_back(l->bn.get());  // a folded tower has none
+  return out;
+}
+
 std::vector<GeneratedNorm*> ConvNetTower::generated_norms() {
   std::vector<GeneratedNorm*> out;
-  for (ConvBnAct* l : conv_bn_layers())
-    if (l->bn) out.push_back(&l->bn->generated);  // a folded tower has none
+  for (BatchNorm2d* bn : batch_norms()) out.push_back(&bn->generated);
   return out;
 }
 

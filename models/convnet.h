@@ -53,6 +53,7 @@ class ConvNetTower : public ImageTower {
   ConvNetTower(const ConvNetConfig& cfg, int64_t embed, bool folded = false);
   Tensor forward(const Tensor& images, const Generated* gen) const override;
   std::vector<GeneratedNorm*> generated_norms() override;
+  std::vector<BatchNorm2d*> batch_norms() override;
   // Every conv-BN pair in module order (the order of generated_norms()).
   std::vector<ConvBnAct*> conv_bn_layers();
 

@@ -123,22 +123,9 @@ ModelOutput HyperClip::forward(const Tensor& images, const Tensor& tokens, const
 }
 
 int HyperClip::sync_batch_norms(Communicator* comm) {
-  int count = 0;
-  if (auto* mci = dynamic_cast<MciTower*>(visual.get())) {
-    for (BatchNorm2d* bn : mci->batch_norms()) {  // every branch's BN
-      bn->sync = comm;
-      ++count;
-    }
-    return count;
-  }
-  auto* convnet = dynamic_cast<ConvNetTower*>(visual.get());
-  if (!convnet) return 0;
-  for (ConvBnAct* layer : convnet->conv_bn_layers())
-    if (layer->bn) {
-      layer->bn->sync = comm;
-      ++count;
-    }
-  return count;
+  std::vector<BatchNorm2d*> bns = visual->batch_norms();  // MCi: every branch's BN
+  for (BatchNorm2d* bn : bns) bn->sync = comm;
+  return static_cast<int>(bns.size());
 }
 
 ParamCounts count_parameters(const ModelConfig& cfg) {

@@ -15,6 +15,9 @@ class ImageTower : public Module {
   // The generated norm layers in hypernetwork-output order; offsets are assigned by
   // assign_generated_offsets().
   virtual std::vector<GeneratedNorm*> generated_norms() = 0;
+  // Every batch norm of the tower in module order (none in a ViT or a folded tower): what --sync-bn
+  // turns into cross-process batch norms.
+  virtual std::vector<BatchNorm2d*> batch_norms() { return {}; }
   // Lays out the layers that `which` selects ("all", "first:N" or "last:N" of generated_norms())
   // one after the other ([dγ, dβ] each) and returns P; the others keep offset -1 (not generated).
   // Throws for a malformed selection or N outside 1..(number of layers).

@@ -83,7 +83,7 @@ class MciTower : public ImageTower {
   Tensor forward(const Tensor& images, const Generated* gen) const override;
   // Every batch norm of the tower in module order (docs/model.md); a folded tower has none.
   std::vector<GeneratedNorm*> generated_norms() override;
-  std::vector<BatchNorm2d*> batch_norms();
+  std::vector<BatchNorm2d*> batch_norms() override;
 
   std::shared_ptr<ModuleList> stem;    // three MobileOne blocks
   std::shared_ptr<ModuleList> stages;  // four FastVitStage
