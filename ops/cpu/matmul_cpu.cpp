@@ -39,18 +39,10 @@ static void gemm_serial(const XA& opA, const XB& opB, T al, T be, XC&& C) {
 // are reproducible for a fixed thread count.
 template <class T, class XA, class XB, class XC>
 static void gemm_blocks(const XA& opA, const XB& opB, T al, T be, XC&& C, int threads) {
-  int64_t M = C.rows(), N = C.cols();
-  bool by_rows = M >= N;
-  int64_t len = by_rows ? M : N;
-  // Blocks in multiples of 32 rows / columns, so that Eigen's register tiles stay whole.
-  int64_t chunk = ((len + threads - 1) / threads + 31) / 32 * 32;
-  int parts = static_cast<int>((len + chunk - 1) / chunk);
-#pragma omp parallel for schedule(static, 1) num_threads(parts)
-  for (int t = 0; t < parts; ++t) {
-    int64_t lo = t * chunk, n = std::min(chunk, len - lo);
+  for_each_gemm_block(C.rows(), C.cols(), threads, [&](bool by_rows, int64_t lo, int64_t n) {
     if (by_rows) gemm_serial(opA.middleRows(lo, n), opB, al, be, C.middleRows(lo, n));
     else gemm_serial(opA, opB.middleCols(lo, n), al, be, C.middleCols(lo, n));
-  }
+  });
 }
 
 #ifdef HC_OPENBLAS
