@@ -289,6 +289,24 @@ TEST_CASE("reinforced: a truncated or damaged file is an error naming it") {
     write_file(copy + "/index.json", j.dump());
   }
   check_error([&] { ReinforcedData(copy, *base, {}); }, {copy + "/index.json", "'count'"});
+  // Counts the shard lists do not back: 2^31 samples in shards of one would plan 2^31 shards
+  // (about 100 GB) before comparing them with the two listed; the lists' lengths are checked first.
+  fresh_copy();
+  {
+    nlohmann::json j = nlohmann::json::parse(read_file(copy + "/index.json"));
+    j["base"]["rows"] = int64_t{1} << 31;
+    j["samples"] = int64_t{1} << 31;
+    j["shard_size"] = 1;
+    write_file(copy + "/index.json", j.dump());
+  }
+  check_error([&] { read_reinforced_index(copy); }, {copy + "/index.json", "image_shards listed for 2147483648 samples"});
+  fresh_copy();
+  {
+    nlohmann::json j = nlohmann::json::parse(read_file(copy + "/index.json"));
+    j["captions"] = int64_t{1} << 31;
+    write_file(copy + "/index.json", j.dump());
+  }
+  check_error([&] { read_reinforced_index(copy); }, {copy + "/index.json", "text_shards listed for 2147483648 captions"});
   fresh_copy();
   {
     nlohmann::json j = nlohmann::json::parse(read_file(copy + "/samples.json"));
