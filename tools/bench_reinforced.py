@@ -123,10 +123,15 @@ def model_args(tower, mode):
     return ["--image", tower, "--text", "text-nano", *hyper]
 
 
+def run_key(args, steps):
+    """What makes a training run the same run: bench_emoji's key.json, so finished runs of either match."""
+    return {"args": args, "steps": steps, "batch": be.BATCH, "lr": be.LR, "image_size": be.IMAGE_SIZE,
+            "context": be.CONTEXT, "threads": be.THREADS}
+
+
 def train(name, args, steps, d, extra_key=None):
     """One `hyperclip train` through bench_emoji's runner (resumable, reused when finished); its summary."""
-    key = {"args": args, "steps": steps, "batch": be.BATCH, "lr": be.LR, "image_size": be.IMAGE_SIZE,
-           "context": be.CONTEXT, "threads": be.THREADS, **(extra_key or {})}
+    key = dict(run_key(args, steps), **(extra_key or {}))
     summary_path = os.path.join(OUT, "runs", name, "summary.json")
     if os.path.exists(summary_path):
         done = json.load(open(summary_path))
@@ -145,8 +150,7 @@ def reused_plain(args, steps, d):
     """A finished bench-emoji run of exactly this plain command (same arguments, schedule, batch, lr, sizes
     and threads) under PLAIN_FROM/runs/, as this benchmark's plain student; None when there is none.
     Its build may be older than this one's, so its numbers can differ from a rerun by rounding."""
-    key = {"args": args, "steps": steps, "batch": be.BATCH, "lr": be.LR, "image_size": be.IMAGE_SIZE,
-           "context": be.CONTEXT, "threads": be.THREADS}
+    key = run_key(args, steps)
     runs = os.path.join(PLAIN_FROM, "runs")
     for name in sorted(os.listdir(runs)) if os.path.isdir(runs) else []:
         run = os.path.join(runs, name)

@@ -207,13 +207,18 @@ def paired_lines(folder):
     return lines
 
 
+def plot_lines(folder):
+    """Links to the folder's plots (bench-emoji's and bench-reinforced's curves against images seen)."""
+    plots = sorted(os.path.basename(p) for p in glob.glob(os.path.join(folder, "*.png")))
+    if not plots:
+        return []
+    rel = os.path.relpath(folder, os.path.join(ROOT, "docs"))
+    return ["", "Plots (against images seen):"] + [f"- [{p[:-4]}]({rel}/{p})" for p in plots]
+
+
 def emoji_section(folder):
     lines = bench_emoji.table_lines(read_json(os.path.join(folder, "results.json")))
-    plots = sorted(os.path.basename(p) for p in glob.glob(os.path.join(folder, "*.png")))
-    if plots:
-        rel = os.path.relpath(folder, os.path.join(ROOT, "docs"))
-        lines += ["", "Plots (against images seen):"] + [f"- [{p[:-4]}]({rel}/{p})" for p in plots]
-    return lines + paired_lines(folder)
+    return lines + plot_lines(folder) + paired_lines(folder)
 
 
 def emoji_headline(folder):
@@ -236,17 +241,13 @@ def emoji_headline(folder):
 def reinforced_section(folder):
     """bench_reinforced.py's tables (teachers, reinforcement, students with the efficiency ratios) and plots."""
     import bench_reinforced  # imported here: it sets bench_emoji's environment for its own runs
-    lines = bench_reinforced.table_lines(read_json(os.path.join(folder, "results.json")))
-    plots = sorted(os.path.basename(p) for p in glob.glob(os.path.join(folder, "*.png")))
-    if plots:
-        rel = os.path.relpath(folder, os.path.join(ROOT, "docs"))
-        lines += ["", "Plots (against images seen):"] + [f"- [{p[:-4]}]({rel}/{p})" for p in plots]
-    return lines
+    return bench_reinforced.table_lines(read_json(os.path.join(folder, "results.json"))) + plot_lines(folder)
 
 
 def is_reinforced(folder):
     path = os.path.join(folder, "results.json")
-    return os.path.exists(path) and isinstance(read_json(path), dict) and read_json(path).get("format") == "bench-reinforced"
+    results = read_json(path) if os.path.exists(path) else None
+    return isinstance(results, dict) and results.get("format") == "bench-reinforced"
 
 
 # ---- the report ------------------------------------------------------------------------------
