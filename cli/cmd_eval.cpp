@@ -8,7 +8,9 @@
 #include "cli/commands.h"
 #include "core/backend.h"
 #include "data/dataset.h"
+#include "data/loader.h"
 #include "infer/conditioning.h"
+#include "infer/set_swap.h"
 #include "infer/templates.h"
 #include "infer/zeroshot.h"
 #include "train/checkpoint.h"
@@ -21,6 +23,7 @@ static const char* kEvalHelp =
     "                      [--split test|train] [--batch N] [--threads N] [--workers N] [--max-samples N]\n"
     "                      [--device cpu|cuda] [--task-split FILE|group]\n"
     "                      [--diagnose [--diag-data DATA] [--diag-sets M] [--diag-set-size m] [--trace-fresh]]\n"
+    "                      [--swap-test [--swap-batches K]]\n"
     "\n"
     "Prints one JSON line {\"data\": spec, \"top1\": x, \"top5\": x, \"mean_class_top1\": x, \"majority\": x,\n"
     "\"n\": N} per evaluated set (mean_class_top1: top-1 averaged over classes; majority: the share of the\n"
@@ -41,7 +44,14 @@ static const char* kEvalHelp =
     "    checkpoint's training data, drawn as its training drew sets: --set-size, --set-sampling,\n"
     "    --group-column, --seed); --diag-sets M (default 16), --diag-set-size m (default the training set\n"
     "    size, or its batch); --trace-fresh adds the trace of a freshly initialised hypernetwork on the\n"
-    "    same inputs.\n";
+    "    same inputs.\n"
+    "--swap-test  (checkpoints trained with --set-size) the set-swap test (docs/hypernetwork.md): replays\n"
+    "    the first K training batches (--swap-batches, default 8) as training drew them and gives each\n"
+    "    image the generated parameters of another set of its batch; one JSON line {\"diag\": \"set_swap\",\n"
+    "    ...}: the batch loss with its own and with swapped parameters, how often an image's best caption\n"
+    "    of the batch lies in its own set and (swapped) in the set its parameters came from, and how\n"
+    "    often its own caption is the best of its set. The baseline and token mode report the unswapped\n"
+    "    figures. --data is then optional.\n";
 
 namespace {
 
@@ -80,12 +90,57 @@ ConditioningProbe make_eval_probe(const Args& a, const Checkpoint& info) {
   return probe;
 }
 
+// The set-swap test on the first --swap-batches batches of epoch 0, drawn as the checkpoint's
+// training drew them (batch, set size, set sampling, seed; no augmentation).
+SetSwapReport run_swap_test(const Args& a, const Checkpoint& info, HyperClip& model) {
+  nlohmann::json args = training_args(info);
+  std::string spec = a.get("diag-data", arg_or<std::string>(args, "data", ""));
+  HC_CHECK(!spec.empty(), info.path, ": the checkpoint does not record its training data; give --diag-data DATA");
+  const int64_t m = info.config.set_size, batches = a.get_int("swap-batches", 8);
+  HC_CHECK(m > 0, info.path, ": --swap-test needs a checkpoint trained with --set-size (sets to swap)");
+  HC_CHECK(batches > 0, "--swap-batches must be positive, got ", batches);
+  DatasetOptions d;
+  d.split = "train";
+  d.seed = arg_or<uint64_t>(args, "seed", 0);
+  d.synthetic_train_size = static_cast<size_t>(arg_or<int64_t>(args, "synthetic_size", 0));
+  std::unique_ptr<Dataset> data = open_dataset(spec, d);
+  LoaderOptions lo;
+  lo.batch = arg_or<int64_t>(args, "batch", 64);
+  lo.image_size = static_cast<int>(info.config.image.image_size);
+  lo.seed = d.seed;
+  lo.set_size = m;
+  lo.workers = static_cast<int>(a.get_int("workers", 2));
+  lo.caption_templates = a.has("templates") ? load_templates(a.get("templates")) : data->templates();
+  if (data->labelled() && lo.caption_templates.empty()) lo.caption_templates = cifar_templates();
+  SampleGroups groups;
+  if (arg_or<std::string>(args, "set_sampling", "random") == "group") {
+    groups = data->sample_groups(arg_or<std::string>(args, "group_column", "group"));
+    HC_CHECK(!groups.empty(), spec, ": the checkpoint trained with group sets, but the data has no groups");
+    lo.group_sets = std::make_shared<GroupSetSampler>(groups.of_sample, static_cast<int64_t>(groups.names.size()), m,
+                                                      lo.batch, d.seed);
+  }
+  Loader loader(*data, lo);
+  loader.start(0);
+  bool was_training = model.is_training();
+  model.eval();
+  SetSwapTest test(model, m);
+  Device device = model.logit_scale.device();
+  Batch b;
+  for (int64_t k = 0; k < batches && loader.next(b); ++k) {
+    Tensor tokens, eot;
+    tokenize_batch(info.tokenizer, b.captions, info.config.text.context, tokens, eot);
+    test.add(b.images.to(device), tokens.to(device), eot.to(device));
+  }
+  model.train(was_training);
+  return test.report();
+}
+
 }  // namespace
 
 int cmd_eval(int argc, char** argv) {
   Args a(argc, argv, {"ckpt", "data", "classes", "templates", "split", "batch", "threads", "workers", "max-samples",
-                      "device", "task-split", "diag-data", "diag-sets", "diag-set-size"},
-         {"help", "diagnose", "trace-fresh"});
+                      "device", "task-split", "diag-data", "diag-sets", "diag-set-size", "swap-batches"},
+         {"help", "diagnose", "trace-fresh", "swap-test"});
   if (a.flag("help")) {
     std::printf("%s", kEvalHelp);
     return 0;
@@ -102,7 +157,8 @@ int cmd_eval(int argc, char** argv) {
   std::vector<std::string> specs;
   for (const std::string& given : a.all("data"))
     for (const std::string& spec : expand_eval_specs(given)) specs.push_back(spec);
-  HC_CHECK(!specs.empty(), "missing required option --data");
+  bool swap = a.flag("swap-test");
+  HC_CHECK(!specs.empty() || swap, "missing required option --data");
   std::vector<std::pair<std::string, Tensor>> generated;  // every task's generated parameters, for --diagnose
   for (const std::string& spec : specs) {
     DatasetOptions d;
@@ -157,6 +213,13 @@ int cmd_eval(int argc, char** argv) {
     j["ckpt"] = path;
     std::printf("%s\n", j.dump().c_str());
     std::fprintf(stderr, "%s\n%s", r.summary().c_str(), r.trace_table().c_str());
+  }
+  if (swap) {
+    SetSwapReport r = run_swap_test(a, info, model);
+    nlohmann::json j = r.to_json();
+    j["ckpt"] = path;
+    std::printf("%s\n", j.dump().c_str());
+    std::fprintf(stderr, "%s\n", r.summary().c_str());
   }
   return 0;
 }

@@ -1,7 +1,7 @@
 // Task-shaped sets and the conditioning diagnostic as a user runs them (docs/hypernetwork.md):
 // train --set-size S --set-sampling group on a TSV with a group column (exact resumption, the
 // diagnostic in metrics.jsonl), eval --task-split FILE|group and eval --diagnose, hyperclip groups
-// (clusters of caption embeddings for data without groups), and their errors.
+// (clusters of caption embeddings for data without groups), eval --swap-test, and their errors.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -170,6 +170,22 @@ TEST_CASE("eval --task-split and --diagnose: per-group tasks, their generated pa
   REQUIRE_MESSAGE(f.status == 0, f.out);
   CHECK(jsonl(f.out)[1]["tasks"] == split["tasks"]);
 
+  // The set-swap test replays the first training batches (8 images: 2 sets of 4, one group each).
+  r = cli("eval --ckpt " + ck + " --swap-test --swap-batches 3", false);
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  json sw = jsonl(r.out).back();
+  CHECK(sw["diag"] == "set_swap");
+  CHECK(sw["batches"] == 3);
+  CHECK(sw["images"] == 24);
+  CHECK(sw["sets_per_batch"] == 2);
+  CHECK(sw["swappable"] == true);
+  CHECK(sw["loss_own"].get<double>() > 0);
+  CHECK(sw["loss_swapped"].get<double>() > 0);
+  CHECK(sw["set_top1_swapped"].get<double>() + sw["follows_params"].get<double>() <= 1.0);
+  r = cli("eval --ckpt " + ck + " --swap-test --swap-batches 0");
+  CHECK(r.status != 0);
+  CHECK(r.out.find("--swap-batches must be positive, got 0") != std::string::npos);
+
   // Token mode: no text reaches the hypernetwork, so nothing moves the generated parameters.
   std::string tok = d.dir / "token";
   REQUIRE(cli(d.train_args("--mode token --steps 2 --seed 1 --out " + tok)).status == 0);
@@ -180,6 +196,10 @@ TEST_CASE("eval --task-split and --diagnose: per-group tasks, their generated pa
   CHECK(t["train_spread"].get<double>() < 1e-12);  // the mean of equal rows, up to rounding
   CHECK(t["task_pairwise_max"] == 0.0);
   CHECK(t["random_from_train"].get<double>() < 1e-12);
+  r = cli("eval --ckpt " + tok + "/last.safetensors --swap-test --swap-batches 1", false);
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  CHECK(jsonl(r.out).back()["swappable"] == false);
+  CHECK(jsonl(r.out).back()["follows_params"].is_null());
 
   // The baseline scores the same split; it has nothing to diagnose.
   std::string base = d.dir / "base";
@@ -189,6 +209,14 @@ TEST_CASE("eval --task-split and --diagnose: per-group tasks, their generated pa
   r = cli("eval --ckpt " + base + "/last.safetensors --data " + test + " --task-split group", false);
   REQUIRE_MESSAGE(r.status == 0, r.out);
   CHECK(jsonl(r.out)[1]["tasks"].size() == 3);
+  // A checkpoint trained without sets has nothing to swap.
+  std::string noset = d.dir / "noset";
+  std::string na = d.train_args("--steps 1 --out " + noset);
+  na.replace(na.find("--set-size 4 "), 13, "");
+  REQUIRE(cli(na).status == 0);
+  r = cli("eval --ckpt " + noset + "/last.safetensors --swap-test");
+  CHECK(r.status != 0);
+  CHECK(r.out.find("--swap-test needs a checkpoint trained with --set-size") != std::string::npos);
   r = cli("eval --ckpt " + base + "/last.safetensors --data " + test + " --diagnose");
   CHECK(r.status != 0);
   CHECK(r.out.find("--diagnose needs a HyperCLIP checkpoint") != std::string::npos);

@@ -23,8 +23,9 @@ Budget and setup from the environment (defaults in brackets):
 After each emoji run, its final checkpoint is also scored on the concept task split by Unicode group
 (DATA/test/concept-groups.tsv: `hyperclip eval --task-split`, the hypernetwork seeing one group's classes
 at a time) and, for HyperCLIP and the token control, given the conditioning diagnostic (`eval --diagnose`,
-docs/hypernetwork.md); table.md holds them in a second table. REPORT_ONLY=1 SPLIT=1 adds them to
-finished runs that lack them (their checkpoints must be there).
+docs/hypernetwork.md); runs trained with --set-size also get the set-swap test (`eval --swap-test`: each
+image given another set's generated parameters). table.md holds them in further tables. REPORT_ONLY=1
+SPLIT=1 adds them to finished runs that lack them (their checkpoints must be there).
 An epoch is one pass over the caption rows: train.tsv has four caption forms per image, so 10 epochs
 show each image 40 times (results.json records both: epochs and image_epochs).
 IMAGE_SIZE defaults to 32 px (the emoji are rendered at 64 px and the loader resizes) so that tens of
@@ -438,6 +439,13 @@ def conditioning_table(results, keys):
             "| tower | mode | seeds | loss (last 20 steps) | generated rms | spread over training sets | "
             "group tasks from training mean (max) | between group tasks (mean) |",
             "|---|---|---|---|---|---|---|---|"]
+    swap = ["", "The set-swap test (`eval --swap-test`, docs/hypernetwork.md): the first 8 training batches (4 sets of 32)",
+            "replayed, each image given its own set's generated parameters, then each other set's; where the best-scoring",
+            "caption of the batch lies (chance 25%), and whether the image's own caption is the best of its set",
+            "(A: own parameters; B: another set's):", "",
+            "| tower | mode | seeds | loss A | loss B | best in own set % A | ... B | best in parameters' set % B | "
+            "own caption best of set % A | ... B |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
     for k in keys:
         rs = [r for r in rows if (r["dataset"], r["tower"], r["mode"], r.get("variant", "")) == k]
         if not rs:
@@ -454,7 +462,16 @@ def conditioning_table(results, keys):
                             for x in d], fmt="{:.1e}"),
                         sd([x.get("group_pairwise_mean_rel") for x in d], fmt="{:.1e}")]
         diag.append("| " + " | ".join(cells) + " |")
+        w = [r["swap"] for r in rs if r.get("swap")]
+        if w:
+            pct = lambda key: sd([x[key] for x in w], 100)  # noqa: E731
+            swap.append("| " + " | ".join(head + [sd([x["loss_own"] for x in w], fmt="{:.2f}"),
+                                                  sd([x["loss_swapped"] for x in w], fmt="{:.2f}"),
+                                                  pct("set_top1_own"), pct("set_top1_swapped"), pct("follows_params"),
+                                                  pct("in_set_top1_own"), pct("in_set_top1_swapped")]) + " |")
     out += diag
+    if len(swap) > 5:
+        out += swap
     return out
 
 
@@ -549,9 +566,27 @@ def split_and_diagnose(r):
         between = [p["rel"] for p in diag["pairs"] if " | " in p["a"] and " | " in p["b"]]
         r["diag"]["group_pairwise_mean_rel"] = statistics.mean(between) if between else None
         r["diag"]["trace"] = diag["trace"]
+    swap_test(r)
     print(f"[{r['run']}] per-group concept tasks: mean top-1 {100 * split['mean_top1']:.2f}% top-5 {100 * split['mean_top5']:.2f}%"
           + (f"; generated rms {diag['gen_rms']:.3g}, spread over training sets {diag['train_spread_rel']:.2e} of it, "
              f"between group tasks {r['diag']['group_pairwise_mean_rel']:.2e}" if diag else ""), flush=True)
+
+
+def swap_test(r):
+    """The set-swap test (eval --swap-test) of a run trained with --set-size, into r["swap"]: the first 8
+    training batches replayed, each image given its own set's and then every other set's parameters."""
+    if "--set-size" not in r.get("variant", ""):
+        return
+    ckpt = os.path.join(OUT, "runs", r["run"], "last.safetensors")
+    if not os.path.exists(ckpt):
+        fail(f"{ckpt} is missing: cannot run the set-swap test")
+    out = subprocess.run([BIN, "eval", "--ckpt", ckpt, "--swap-test", "--swap-batches", "8", "--threads", THREADS],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        fail(f"set-swap test of {r['run']} failed: {out.stderr.strip()}")
+    j = next(json.loads(line) for line in out.stdout.splitlines() if line.startswith("{"))
+    r["swap"] = {k: v for k, v in j.items() if k not in ("ckpt", "diag")}
+    print(f"[{r['run']}] {out.stderr.strip().splitlines()[-1]}", flush=True)
 
 
 def reevaluate(results):
@@ -599,6 +634,8 @@ def main():
             for r in results:
                 if r["dataset"] == "emoji" and "split" not in r:
                     split_and_diagnose(r)
+                if r["dataset"] == "emoji" and "swap" not in r:
+                    swap_test(r)
             results = save(results)
         table(results)
         plots(results)
