@@ -5,8 +5,8 @@
 // Memory is cached: a freed block is kept in a free list of its size class and handed to the next
 // request of that class, so a training step, which asks for the same sizes every time, calls the
 // system allocator only in its first step (memory_stats().device_allocations counts those calls;
-// tests/test_cpu_allocator.cpp checks it). The cache never holds more than the most tensor memory ever
-// live at once minus what is live now (ops/cpu/backend_cpu.cpp).
+// tests/test_cpu_allocator.cpp checks it). The cache never holds more than twice the most tensor memory
+// ever live at once (why twice: ops/cpu/backend_cpu.cpp).
 #pragma once
 #include <atomic>
 #include <deque>
