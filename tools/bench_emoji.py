@@ -575,8 +575,9 @@ def split_and_diagnose(r):
 def swap_test(r):
     """The set-swap test (eval --swap-test) of a run trained with --set-size, into r["swap"]: the first 8
     training batches replayed, each image given its own set's and then every other set's parameters."""
-    if "--set-size" not in r.get("variant", ""):
-        return
+    words = r.get("variant", "").split()
+    if "--set-size" not in words or int(words[words.index("--set-size") + 1]) >= r["batch"]:
+        return  # no sets, or one set per batch: nothing to swap
     ckpt = os.path.join(OUT, "runs", r["run"], "last.safetensors")
     if not os.path.exists(ckpt):
         fail(f"{ckpt} is missing: cannot run the set-swap test")

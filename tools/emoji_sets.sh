@@ -4,7 +4,7 @@
 # results/emoji-sets/ (tools/bench_emoji.py: each run's table row, per-group concept tasks and
 # conditioning diagnostic), then the paired tests (tools/emoji_paired.py) into results/emoji-sets/paired/.
 #
-#   bash tools/emoji_sets.sh            # everything, JOBS runs side by side (about 29 CPU-hours)
+#   bash tools/emoji_sets.sh            # everything, JOBS runs side by side (about 37 CPU-hours)
 #   DRY_RUN=1 bash tools/emoji_sets.sh  # print the commands only
 #   STAGE=train|paired bash tools/emoji_sets.sh   # one half
 #
@@ -13,7 +13,11 @@
 #   baseline        --set-size 32 --set-sampling group   (the same batches as the group runs)
 #   hyper, token    --hyper-lr-scale 0.1 --set-size 32 --set-sampling group
 #   hyper           --hyper-lr-scale 0.1 --set-size 32 --set-sampling random   (random sets of 32)
-#   hyper, token    the group runs plus REMEDY (default --hyper-input center)
+#   baseline, hyper, token  --set-size 128 --set-sampling group: one group per batch (the remedy the
+#                   set-swap test points to: every image of a batch gets the same parameters, so
+#                   they cannot tell its group from the others'; the per-group tasks' shape)
+#   hyper, token    the group runs plus REMEDY (default --hyper-input center: each set's shared
+#                   direction, its group's, taken out of the hypernetwork's input)
 # Interrupted runs resume from their last evaluation point when the script is run again; finished
 # runs are reused (bench_emoji.py). Environment: DATA (default datasets/emoji), OUT, JOBS (2),
 # THREADS (1), STEPS (3000), SEEDS ("0 1"), TOWERS ("convnet-nano vit-nano"), REMEDY.
@@ -31,6 +35,7 @@ REMEDY=${REMEDY:---hyper-input center}
 STAGE=${STAGE:-all}
 SETS="--set-size 32"
 GROUP="$SETS --set-sampling group"
+ONE_GROUP="--set-size 128 --set-sampling group"
 HYPER_LR="--hyper-lr-scale 0.1"
 
 run() {
@@ -51,6 +56,8 @@ if [ "$STAGE" = all ] || [ "$STAGE" = train ]; then
   bench "baseline" "$GROUP"
   bench "hyper token" "$HYPER_LR $GROUP"
   bench "hyper" "$HYPER_LR $SETS --set-sampling random"
+  bench "baseline" "$ONE_GROUP"
+  bench "hyper token" "$HYPER_LR $ONE_GROUP"
   bench "hyper token" "$HYPER_LR $GROUP $REMEDY"
 fi
 
@@ -75,6 +82,9 @@ if [ "$STAGE" = all ] || [ "$STAGE" = paired ]; then
     compare hyper-vs-baseline-group hyper "$HYPER_LR $GROUP" baseline "$GROUP"
     compare token-vs-baseline-group token "$HYPER_LR $GROUP" baseline "$GROUP"
     compare hyper-group-vs-random hyper "$HYPER_LR $GROUP" hyper "$HYPER_LR $SETS --set-sampling random"
+    compare hyper-vs-token-one-group hyper "$HYPER_LR $ONE_GROUP" token "$HYPER_LR $ONE_GROUP"
+    compare hyper-vs-baseline-one-group hyper "$HYPER_LR $ONE_GROUP" baseline "$ONE_GROUP"
+    compare hyper-one-group-vs-group hyper "$HYPER_LR $ONE_GROUP" hyper "$HYPER_LR $GROUP"
     compare hyper-remedy-vs-token-remedy hyper "$HYPER_LR $GROUP $REMEDY" token "$HYPER_LR $GROUP $REMEDY"
     compare hyper-remedy-vs-hyper-group hyper "$HYPER_LR $GROUP $REMEDY" hyper "$HYPER_LR $GROUP"
   done
