@@ -66,9 +66,8 @@ T arg_or(const nlohmann::json& j, const char* key, T fallback) {
   return j.contains(key) && !j[key].is_null() ? j[key].get<T>() : fallback;
 }
 
-// The conditioning probe eval draws: the given data or the checkpoint's training data, in the shape
-// and with the sampling the training used.
-ConditioningProbe make_eval_probe(const Args& a, const Checkpoint& info) {
+// The training data of the checkpoint (or --diag-data), opened as its training opened it.
+std::unique_ptr<Dataset> open_training_data(const Args& a, const Checkpoint& info) {
   nlohmann::json args = training_args(info);
   std::string spec = a.get("diag-data", arg_or<std::string>(args, "data", ""));
   HC_CHECK(!spec.empty(), info.path, ": the checkpoint does not record its training data; give --diag-data DATA");
@@ -76,7 +75,15 @@ ConditioningProbe make_eval_probe(const Args& a, const Checkpoint& info) {
   d.split = "train";
   d.seed = arg_or<uint64_t>(args, "seed", 0);
   d.synthetic_train_size = static_cast<size_t>(arg_or<int64_t>(args, "synthetic_size", 0));
-  std::unique_ptr<Dataset> data = open_dataset(spec, d);
+  return open_dataset(spec, d);
+}
+
+// The conditioning probe eval draws: the given data or the checkpoint's training data, in the shape
+// and with the sampling the training used.
+ConditioningProbe make_eval_probe(const Args& a, const Checkpoint& info) {
+  nlohmann::json args = training_args(info);
+  std::unique_ptr<Dataset> data = open_training_data(a, info);
+  const uint64_t seed = arg_or<uint64_t>(args, "seed", 0);
   std::vector<std::string> templates = a.has("templates") ? load_templates(a.get("templates")) : data->templates();
   if (templates.empty()) templates = cifar_templates();
   int64_t set_size = info.config.set_size > 0 ? info.config.set_size : arg_or<int64_t>(args, "batch", 64);
@@ -85,7 +92,7 @@ ConditioningProbe make_eval_probe(const Args& a, const Checkpoint& info) {
   if (arg_or<std::string>(args, "set_sampling", "random") == "group")
     groups = data->sample_groups(arg_or<std::string>(args, "group_column", "group"));
   ConditioningProbe probe(*data, templates, groups.empty() ? nullptr : &groups, a.get_int("diag-sets", 16), set_size,
-                          d.seed, info.tokenizer, info.config.text.context);
+                          seed, info.tokenizer, info.config.text.context);
   std::fprintf(stderr, "conditioning diagnostic: %s of %s\n", probe.describe().c_str(), data->describe().c_str());
   return probe;
 }
@@ -94,20 +101,14 @@ ConditioningProbe make_eval_probe(const Args& a, const Checkpoint& info) {
 // training drew them (batch, set size, set sampling, seed; no augmentation).
 SetSwapReport run_swap_test(const Args& a, const Checkpoint& info, HyperClip& model) {
   nlohmann::json args = training_args(info);
-  std::string spec = a.get("diag-data", arg_or<std::string>(args, "data", ""));
-  HC_CHECK(!spec.empty(), info.path, ": the checkpoint does not record its training data; give --diag-data DATA");
   const int64_t m = info.config.set_size, batches = a.get_int("swap-batches", 8);
   HC_CHECK(m > 0, info.path, ": --swap-test needs a checkpoint trained with --set-size (sets to swap)");
   HC_CHECK(batches > 0, "--swap-batches must be positive, got ", batches);
-  DatasetOptions d;
-  d.split = "train";
-  d.seed = arg_or<uint64_t>(args, "seed", 0);
-  d.synthetic_train_size = static_cast<size_t>(arg_or<int64_t>(args, "synthetic_size", 0));
-  std::unique_ptr<Dataset> data = open_dataset(spec, d);
+  std::unique_ptr<Dataset> data = open_training_data(a, info);
   LoaderOptions lo;
   lo.batch = arg_or<int64_t>(args, "batch", 64);
   lo.image_size = static_cast<int>(info.config.image.image_size);
-  lo.seed = d.seed;
+  lo.seed = arg_or<uint64_t>(args, "seed", 0);
   lo.set_size = m;
   lo.workers = static_cast<int>(a.get_int("workers", 2));
   lo.caption_templates = a.has("templates") ? load_templates(a.get("templates")) : data->templates();
@@ -115,9 +116,9 @@ SetSwapReport run_swap_test(const Args& a, const Checkpoint& info, HyperClip& mo
   SampleGroups groups;
   if (arg_or<std::string>(args, "set_sampling", "random") == "group") {
     groups = data->sample_groups(arg_or<std::string>(args, "group_column", "group"));
-    HC_CHECK(!groups.empty(), spec, ": the checkpoint trained with group sets, but the data has no groups");
+    HC_CHECK(!groups.empty(), data->describe(), ": the checkpoint trained with group sets, but the data has no groups");
     lo.group_sets = std::make_shared<GroupSetSampler>(groups.of_sample, static_cast<int64_t>(groups.names.size()), m,
-                                                      lo.batch, d.seed);
+                                                      lo.batch, lo.seed);
   }
   Loader loader(*data, lo);
   loader.start(0);

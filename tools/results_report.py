@@ -154,7 +154,48 @@ def bench_section(folder):
         for r in dist:
             lines.append(f"| {r['config']} | {r['ranks']} × {r['threads']} | {r['images_per_s']:.1f} | "
                          f"{r['comm_mb_per_step']:.1f} | {r['comm_share']:.2f} |")
+    lines += profile_lines(folder)
     lines += ["", "Made by:", "", "```sh", "make bench BENCH_CAPTIONS=tsv:datasets/emoji/train.tsv && make bench-classify && make bench-dist", "```"]
+    return lines
+
+
+def read_profile(path):
+    """`hyperclip bench --profile`'s stderr: ms per step, and ms per op (forward + backward)."""
+    step, ops, section = None, {}, False
+    for line in open(path):
+        if line.startswith("profile:"):
+            step = float(line.split(",")[1].split()[0])
+        elif line.strip().startswith("by op (fwd + bwd)"):
+            section = True
+        elif section and line.strip():
+            _, ms, _, op = line.split(None, 3)
+            ops[op.strip()] = float(ms)
+    return step, ops
+
+
+def profile_lines(folder):
+    """Per-op time of a training step at each stage of a speed change (profiles/stages.json lists the
+    stages; profiles/<stage>-<config>.txt is `hyperclip bench --config <config> --mode hyper --profile`)."""
+    pdir = os.path.join(folder, "profiles")
+    if not os.path.exists(os.path.join(pdir, "stages.json")):
+        return []
+    stages = read_json(os.path.join(pdir, "stages.json"))
+    lines = ["", "Profiles (`hyperclip bench --config CONFIG --mode hyper --threads 2 --profile`, batch 128, fp32, random",
+             "tokens; ms per training step, forward + backward, ops above 1% of a step), at each stage:", ""]
+    lines += [f"- {s['label']}: {s['what']}" for s in stages]
+    configs = sorted({f[len(s["stage"]) + 1:-4] for s in stages for f in os.listdir(pdir)
+                      if f.startswith(s["stage"] + "-") and f.endswith(".txt")})
+    for config in configs:
+        got = [(s, read_profile(os.path.join(pdir, f"{s['stage']}-{config}.txt")))
+               for s in stages if os.path.exists(os.path.join(pdir, f"{s['stage']}-{config}.txt"))]
+        last_step, last_ops = got[-1][1]
+        order = sorted({op for _, (_, ops) in got for op in ops}, key=lambda op: -max(ops.get(op, 0) for _, (_, ops) in got))
+        order = [op for op in order if any(ops.get(op, 0) >= 0.01 * step for _, (step, ops) in got)]
+        lines += ["", f"{config}:", "", "| op | " + " | ".join(s["label"] for s, _ in got) + " |",
+                  "|---|" + "---|" * len(got)]
+        for op in order:
+            lines.append(f"| {op} | " + " | ".join(f"{ops[op]:.1f}" if op in ops else "–" for _, (_, ops) in got) + " |")
+        lines.append("| **step** | " + " | ".join(f"**{step:.1f}**" for _, (step, _) in got) + " |")
     return lines
 
 
