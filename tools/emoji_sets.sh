@@ -84,6 +84,7 @@ if [ "$STAGE" = all ] || [ "$STAGE" = paired ]; then
     compare hyper-group-vs-random hyper "$HYPER_LR $GROUP" hyper "$HYPER_LR $SETS --set-sampling random"
     compare hyper-vs-token-one-group hyper "$HYPER_LR $ONE_GROUP" token "$HYPER_LR $ONE_GROUP"
     compare hyper-vs-baseline-one-group hyper "$HYPER_LR $ONE_GROUP" baseline "$ONE_GROUP"
+    compare token-vs-baseline-one-group token "$HYPER_LR $ONE_GROUP" baseline "$ONE_GROUP"
     compare hyper-one-group-vs-group hyper "$HYPER_LR $ONE_GROUP" hyper "$HYPER_LR $GROUP"
     compare hyper-remedy-vs-token-remedy hyper "$HYPER_LR $GROUP $REMEDY" token "$HYPER_LR $GROUP $REMEDY"
     compare hyper-remedy-vs-hyper-group hyper "$HYPER_LR $GROUP $REMEDY" hyper "$HYPER_LR $GROUP"
