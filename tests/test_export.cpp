@@ -47,16 +47,20 @@ void check_export(const char* image, Mode mode, const std::string& generated) {
   Tensor full = matmul(m.encode_image(images, m.generate(W, 0)), W, false, true);
   Classifier c = build_classifier(m, tok, classes, templates);
   if (std::string(image) != "vit-nano") CHECK(c.visual->named_buffers().empty());  // no norm layers left
+  // float32, and the training path and the runtime sum in different orders (channels-last against
+  // fused depthwise kernels, products split by thread count): measured 5.7e-7 to 1.02e-5, the
+  // largest for convnet-nano last:4 when earlier tests have changed the thread count.
+  const double bound = 2e-5;
   double err = rel_diff(c.cosines(images), full);  // the runtime
-  CHECK(err <= 1e-5);
-  CHECK(rel_diff(c.cosines_tape(images), full) <= 1e-5);  // the exported tower on the tape engine
+  CHECK(err <= bound);
+  CHECK(rel_diff(c.cosines_tape(images), full) <= bound);  // the exported tower on the tape engine
   std::printf("export %s %s (generated %s): max rel diff %.2e\n", image, mode_name(mode), generated.c_str(), err);
   // Save and load: the same numbers from the file.
   std::string path = "/tmp/hyperclip_export_test_" + std::to_string(::getpid()) + ".safetensors";
   save_classifier(path, c);
   Classifier back = load_classifier(path);
   CHECK(back.class_names == classes);
-  CHECK(rel_diff(back.cosines(images), full) <= 1e-5);
+  CHECK(rel_diff(back.cosines(images), full) <= bound);
   std::remove(path.c_str());
 }
 
