@@ -52,14 +52,12 @@ using RowsView = Eigen::Map<RowMat<F>, 0, Eigen::OuterStride<>>;
 template <class F>
 using ConstRowsView = Eigen::Map<const RowMat<F>, 0, Eigen::OuterStride<>>;
 
-// p [L, L] <- softmax of each row of p (full attention: no mask).
+// p [n] <- softmax(p), in place.
 template <class F>
-inline void softmax_rows(F* p, int64_t L) {
-  for (int64_t i = 0; i < L; ++i) {
-    Eigen::Map<Eigen::Array<F, Eigen::Dynamic, 1>> row(p + i * L, L);
-    row = (row - row.maxCoeff()).exp();
-    row *= F(1) / row.sum();
-  }
+inline void softmax_row(F* p, int64_t n) {
+  Eigen::Map<Eigen::Array<F, Eigen::Dynamic, 1>> row(p, n);
+  row = (row - row.maxCoeff()).exp();
+  row *= F(1) / row.sum();
 }
 
 // Where head h of sample n lives: row i's q at q(i), k at k(i), v at v(i); rows 3D apart.
@@ -96,7 +94,7 @@ void CpuBackend::self_attention(const Tensor& qkv, int64_t H, bool causal, doubl
         RowsView<F> O(po + n * L * D + h * Dh, L, Dh, Eigen::OuterStride<>(D));        // [L, Dh]
         P.noalias() = Q * K.transpose();
         P *= sc;
-        softmax_rows(P.data(), L);
+        for (int64_t i = 0; i < L; ++i) softmax_row(P.data() + i * L, L);  // no mask
         O.noalias() = P * V;
         continue;
       }
@@ -105,9 +103,7 @@ void CpuBackend::self_attention(const Tensor& qkv, int64_t H, bool causal, doubl
         F* p = pp + (nh * L + i) * L;          // [L]
         const F* qi = x.q(i);
         for (int64_t j = 0; j < visible; ++j) p[j] = sc * dot(qi, x.k(j), Dh);
-        Eigen::Map<Eigen::Array<F, Eigen::Dynamic, 1>> row(p, visible);
-        row = (row - row.maxCoeff()).exp();
-        row *= F(1) / row.sum();
+        softmax_row(p, visible);
         for (int64_t j = visible; j < L; ++j) p[j] = F(0);
         F* o = po + (n * L + i) * D + h * Dh;  // [Dh]
         for (int64_t d = 0; d < Dh; ++d) o[d] = F(0);
