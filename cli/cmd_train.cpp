@@ -39,6 +39,10 @@ static const char* kTrainHelp =
     "  --hyper-input raw|center        the hypernetwork's input: the set's embeddings (default), or\n"
     "                       each set's embeddings minus the set's mean\n"
     "  --hyper-input-scale X           multiply the hypernetwork's input by X (default 1)\n"
+    "  --set-loss batch|split          batch: one SigLIP loss over the batch, each image with its\n"
+    "                       set's parameters (default); split: SigLIP within each set (its own\n"
+    "                       parameters) plus SigLIP over the batch with the whole batch's parameters\n"
+    "                       (needs --set-size; docs/hypernetwork.md)\n"
     "  --diag-sets M        conditioning diagnostic at each evaluation over M fixed training sets\n"
     "                       (default 16; 0: off; docs/hypernetwork.md)\n"
     "  --generated-layers all|first:N|last:N   which image-tower norm layers the hypernetwork\n"
@@ -75,7 +79,7 @@ int cmd_train(int argc, char** argv) {
           "lr", "wd", "warmup", "seed", "threads", "device", "precision", "tokenizer", "out", "resume", "embed", "image-size", "context", "text-causal",
           "set-size", "generated-layers", "hyper-lr-scale", "num-tokens", "clip", "vocab", "augment", "workers", "on-corrupt", "synthetic-size",
           "log-every", "eval-every", "eval-samples", "ckpt-every", "set-sampling", "group-column", "hyper-input",
-          "hyper-input-scale", "diag-sets", "reinforced", "distill-weight", "extra-captions", "siglip-dist", "hyper-set",
+          "hyper-input-scale", "set-loss", "diag-sets", "reinforced", "distill-weight", "extra-captions", "siglip-dist", "hyper-set",
           "bucket-mb"},
          {"help", "sync-bn"});
   if (a.flag("help")) {
@@ -120,6 +124,9 @@ int cmd_train(int argc, char** argv) {
            o.hyper_input, "'");
   o.hyper_input_scale = a.get_double("hyper-input-scale", 1.0);
   HC_CHECK(o.hyper_input_scale > 0, "--hyper-input-scale must be positive, got ", o.hyper_input_scale);
+  o.set_loss = a.get("set-loss", "batch");
+  HC_CHECK(o.set_loss == "batch" || o.set_loss == "split", "--set-loss expects batch or split, got '", o.set_loss, "'");
+  HC_CHECK(o.set_loss == "batch" || o.set_size > 0, "--set-loss split needs --set-size S");
   o.diag_sets = a.get_int("diag-sets", 16);
   o.clip = a.get_double("clip", 1.0);
   o.vocab = a.get_int("vocab", 8192);

@@ -65,6 +65,13 @@ struct ModelConfig {
   // or "center", each set's embeddings minus the set's mean; then times hyper_input_scale.
   std::string hyper_input = "raw";
   double hyper_input_scale = 1.0;
+  // The training loss with sets (docs/hypernetwork.md): "batch", one SigLIP loss over the whole
+  // batch, each image embedded with its own set's parameters (SPEC 1.5); or "split", the SigLIP loss
+  // within each set, each with its own set's parameters (negatives from the set only), averaged over
+  // the sets, plus the SigLIP loss over the whole batch with the parameters of the whole batch as
+  // one set. Split takes away the shortcut group sets offer under "batch": parameters that tell an
+  // image's set apart from the batch's other sets.
+  std::string set_loss = "batch";
 };
 
 // SPEC §3. Throws with the list of known names for an unknown one.

@@ -285,6 +285,10 @@ void validate_config(const ModelConfig& cfg, const std::string& source, ModelPar
            cfg.hyper_input.substr(0, 40), "', expected raw or center");
   HC_CHECK(std::isfinite(cfg.hyper_input_scale) && cfg.hyper_input_scale > 0 && cfg.hyper_input_scale <= 1e6, source,
            ": model configuration: hyper_input_scale = ", cfg.hyper_input_scale, " is outside (0, 1e6]");
+  HC_CHECK(cfg.set_loss == "batch" || cfg.set_loss == "split", source, ": model configuration: set_loss = '",
+           cfg.set_loss.substr(0, 40), "', expected batch or split");
+  HC_CHECK(cfg.set_loss == "batch" || cfg.set_size > 0, source,
+           ": model configuration: set_loss = split needs sets (set_size > 0)");
 
   // The fields are in range, so the sizes below are finite and computed in bounded time.
   StateSize s = state_size_checked(cfg, parts, c);

@@ -39,7 +39,8 @@ static json to_json(const ModelConfig& c) {
           {"generated", c.generated},
           {"num_tokens", c.num_tokens},
           {"hyper_input", c.hyper_input},
-          {"hyper_input_scale", c.hyper_input_scale}};
+          {"hyper_input_scale", c.hyper_input_scale},
+          {"set_loss", c.set_loss}};
 }
 
 std::string config_to_json(const ModelConfig& cfg) { return to_json(cfg).dump(); }
@@ -117,6 +118,8 @@ ModelConfig config_from_json(const std::string& text, const std::string& source,
   m.hyper_input_scale = c.contains("hyper_input_scale")
                             ? json_number(c["hyper_input_scale"], -HUGE_VAL, HUGE_VAL, what + ": hyper_input_scale")
                             : 1.0;
+  // Files written before --set-loss: one loss over the whole batch.
+  m.set_loss = c.contains("set_loss") ? json_string(c["set_loss"], what + ": set_loss") : std::string("batch");
   validate_config(m, source, parts, file_elements);
   return m;
 }

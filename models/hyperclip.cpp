@@ -107,9 +107,11 @@ ModelOutput HyperClip::forward(const Tensor& images, const Tensor& tokens, const
   if (!parallel) {
     out.hyper = generate(out.text_emb, cfg_.set_size);
     out.image_emb = encode_image(images, out.hyper);
+    if (cfg_.set_loss == "split") return split_set_loss(images, std::move(out));
     out.loss = siglip_loss(out.image_emb, out.text_emb, logit_scale, logit_bias);
     return out;
   }
+  HC_CHECK(cfg_.set_loss == "batch", "set_loss split runs as one process for now (the data-parallel step has one loss)");
   Communicator& comm = *parallel->comm;
   if (parallel->global_set && hyper && cfg_.mode == Mode::Hyper) {
     // Every rank computes the same set from all B captions; each image uses it.
@@ -119,6 +121,31 @@ ModelOutput HyperClip::forward(const Tensor& images, const Tensor& tokens, const
   }
   out.image_emb = encode_image(images, out.hyper);
   out.loss = siglip_loss_distributed(out.image_emb, out.text_emb, logit_scale, logit_bias, comm, parallel->siglip);
+  return out;
+}
+
+// set_loss "split" (models/config.h). `out` holds the text embeddings and the image embeddings made
+// with each image's own set's parameters; within a set every caption comes from the set's group
+// (under group sampling), so those parameters cannot help tell the captions apart by group. The
+// whole-batch term sees all groups, with parameters generated from all of the batch's captions, as
+// a zero-shot task of mixed classes does.
+ModelOutput HyperClip::split_set_loss(const Tensor& images, ModelOutput out) const {
+  int64_t n = out.text_emb.size(0), m = cfg_.set_size;
+  HC_CHECK(m > 0 && n % m == 0, "set_loss split: batch of ", n, " is not divisible by the set size ", m);
+  int64_t sets = n / m;
+  Tensor within;
+  for (int64_t s = 0; s < sets; ++s) {
+    Tensor l = siglip_loss(slice(out.image_emb, 0, s * m, (s + 1) * m), slice(out.text_emb, 0, s * m, (s + 1) * m),
+                           logit_scale, logit_bias);
+    within = within.defined() ? add(within, l) : l;
+  }
+  out.loss_within = scale(within, 1.0 / static_cast<double>(sets));
+  // Baseline and token mode: the parameters do not depend on the set, so the batch's embeddings are
+  // the ones already computed; hyper mode embeds the images again with one set of all n captions.
+  Tensor batch_emb = out.image_emb;
+  if (hyper && cfg_.mode == Mode::Hyper) batch_emb = encode_image(images, generate(out.text_emb, 0));
+  out.loss_batch = siglip_loss(batch_emb, out.text_emb, logit_scale, logit_bias);
+  out.loss = add(out.loss_within, out.loss_batch);
   return out;
 }
 

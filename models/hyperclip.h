@@ -25,6 +25,9 @@ struct ModelOutput {
   Tensor text_emb;   // [n, E], L2-normalised
   Tensor hyper;      // [S, P] (hyper and token modes)
   Tensor loss;       // 0-dim
+  // set_loss "split": its two terms, loss = loss_within + loss_batch (0-dim; undefined otherwise).
+  Tensor loss_within;  // SigLIP within each set, its own set's parameters, averaged over the sets
+  Tensor loss_batch;   // SigLIP over the batch, the whole batch's parameters
 };
 
 class HyperClip : public Module {
@@ -59,6 +62,8 @@ class HyperClip : public Module {
   Tensor logit_scale, logit_bias;
 
  private:
+  ModelOutput split_set_loss(const Tensor& images, ModelOutput out) const;
+
   ModelConfig cfg_;
   int64_t generated_size_ = 0;
 };

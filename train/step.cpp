@@ -29,6 +29,10 @@ StepResult train_step(HyperClip& model, AdamW& opt, const Tensor& images, const 
     current_tape().clear();
     throw NonFiniteLoss(cat("the loss is ", r.loss));
   }
+  if (out.loss_within.defined()) {
+    r.loss_within = out.loss_within.item();
+    r.loss_batch = out.loss_batch.item();
+  }
   out.loss.backward();
   std::vector<Tensor> params = model.parameters();
   if (parallel) parallel->all_reduce_gradients(params);  // clipping sees the global batch's gradient

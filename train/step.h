@@ -1,5 +1,7 @@
 // One training step of the model: forward, backward, clipping, AdamW, the logit-scale clamp.
 #pragma once
+#include <cmath>
+
 #include "models/hyperclip.h"
 #include "train/adamw.h"
 #include "train/data_parallel.h"
@@ -9,6 +11,8 @@ namespace hc {
 struct StepResult {
   double loss = 0;
   double grad_norm = 0;  // before clipping
+  // set_loss split: the loss's two terms (ModelOutput::loss_within, loss_batch); NaN otherwise.
+  double loss_within = std::nan(""), loss_batch = std::nan("");
 };
 
 // Thrown by train_step when the loss or the gradient is NaN or infinite; the model and the

@@ -56,7 +56,8 @@ static json options_json(const TrainOptions& o) {
           {"data", o.data}, {"eval_data", o.eval_data}, {"steps", o.steps}, {"epochs", o.epochs}, {"batch", o.batch}, {"warmup", o.warmup}, {"lr", o.lr}, {"hyper_lr_scale", o.hyper_lr_scale},
           {"wd", o.wd}, {"clip", o.clip}, {"seed", o.seed}, {"threads", o.threads}, {"vocab", o.vocab},
           {"synthetic_size", o.synthetic_size}, {"set_sampling", o.set_sampling}, {"group_column", o.group_column},
-          {"hyper_input", o.hyper_input}, {"hyper_input_scale", o.hyper_input_scale}, {"diag_sets", o.diag_sets},
+          {"hyper_input", o.hyper_input}, {"hyper_input_scale", o.hyper_input_scale},
+          {"set_loss", o.set_loss}, {"diag_sets", o.diag_sets},
           {"reinforced", o.reinforced}, {"distill_weight", o.distill_weight}, {"extra_captions", o.extra_captions},
           {"siglip_dist", o.siglip_dist}, {"hyper_set", o.hyper_set}, {"sync_bn", o.sync_bn}};
 }
@@ -121,6 +122,7 @@ class Trainer {
     writer_ = comm_->rank() == 0;
     if (ranks_ == 1) return;  // one process: the plain step, no exchange at all
     HC_CHECK(opt_.reinforced.empty(), "--reinforced runs as one process for now (its step has no all-reduce yet)");
+    HC_CHECK(opt_.set_loss == "batch", "--set-loss split runs as one process for now (the distributed loss is one SigLIP)");
     HC_CHECK(opt_.batch % ranks_ == 0, "--batch ", opt_.batch, " is the global batch of the ", ranks_,
              " processes and must be divisible by ", ranks_, " (each takes an equal slice)");
     local_batch_ = opt_.batch / ranks_;
@@ -150,6 +152,8 @@ class Trainer {
     // The group sampler indexes the training data's rows; a reinforced dataset replays its own order.
     HC_CHECK(opt_.set_sampling == "random" || opt_.reinforced.empty(),
              "--set-sampling group with --reinforced is not supported (yet): give one of them");
+    HC_CHECK(opt_.set_loss == "batch" || opt_.reinforced.empty(),
+             "--set-loss split with --reinforced is not supported (yet): the reinforced objective has its own terms");
     HC_CHECK(opt_.diag_sets >= 0, "--diag-sets must be 0 or more");
     device_ = parse_device(opt_.device);
     backend_for(device_).set_math_mode(parse_math_mode(opt_.precision));  // bf16: products and dense convs
@@ -259,6 +263,7 @@ class Trainer {
     cfg_.num_tokens = opt_.num_tokens;
     cfg_.hyper_input = opt_.hyper_input;
     cfg_.hyper_input_scale = opt_.hyper_input_scale;
+    cfg_.set_loss = opt_.set_loss;
     HC_CHECK(cfg_.set_size == 0 || opt_.batch % cfg_.set_size == 0, "--batch ", opt_.batch,
              " is not divisible by --set-size ", cfg_.set_size);
     validate_config(cfg_, "training options");
@@ -460,7 +465,11 @@ class Trainer {
                  {"images_per_s", n / seconds}, {"grad_norm", r.grad_norm},
                  {"logit_scale", model_->logit_scale.item()}, {"logit_bias", model_->logit_bias.item()},
                  {"skipped", step_skipped_}};
-    if (parallel_) line["comm_s"] = step_comm_seconds_;  // this rank's time in collectives, waits included
+    if (parallel_) line["comm_s"] = step_comm_seconds_;
+    if (!std::isnan(r.loss_within)) {  // --set-loss split: loss = loss_within + loss_batch
+      line["loss_within"] = r.loss_within;
+      line["loss_batch"] = r.loss_batch;
+    }  // this rank's time in collectives, waits included
     if (reinforced_) {  // the terms unweighted; loss = (1−λ)·loss_siglip + λ·loss_distill
       line["loss_siglip"] = terms_.siglip_real + terms_.siglip_extra;
       line["loss_distill"] = terms_.distill_real + terms_.distill_extra;

@@ -22,6 +22,7 @@ struct TrainOptions {
   int64_t num_tokens = 16;
   std::string hyper_input = "raw";  // raw | center (ModelConfig::hyper_input)
   double hyper_input_scale = 1.0;
+  std::string set_loss = "batch";  // batch | split (ModelConfig::set_loss)
   // Data.
   std::string data;
   std::vector<std::string> eval_data;
