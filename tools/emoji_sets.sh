@@ -4,7 +4,7 @@
 # results/emoji-sets/ (tools/bench_emoji.py: each run's table row, per-group concept tasks and
 # conditioning diagnostic), then the paired tests (tools/emoji_paired.py) into results/emoji-sets/paired/.
 #
-#   bash tools/emoji_sets.sh            # everything, JOBS runs side by side (about 37 CPU-hours)
+#   bash tools/emoji_sets.sh            # everything, JOBS runs side by side (about 51 CPU-hours)
 #   DRY_RUN=1 bash tools/emoji_sets.sh  # print the commands only
 #   STAGE=train|paired bash tools/emoji_sets.sh   # one half
 #
@@ -18,6 +18,9 @@
 #                   they cannot tell its group from the others'; the per-group tasks' shape)
 #   hyper, token    the group runs plus REMEDY (default --hyper-input center: each set's shared
 #                   direction, its group's, taken out of the hypernetwork's input)
+#   baseline, hyper, token  the group runs with --set-loss split: SigLIP within each set with its own
+#                   parameters plus SigLIP over the batch with the whole batch's parameters (the
+#                   remedy the set-swap test points to that keeps the cross-group negatives)
 # Interrupted runs resume from their last evaluation point when the script is run again; finished
 # runs are reused (bench_emoji.py). Environment: DATA (default datasets/emoji), OUT, JOBS (2),
 # THREADS (1), STEPS (3000), SEEDS ("0 1"), TOWERS ("convnet-nano vit-nano"), REMEDY.
@@ -36,6 +39,7 @@ STAGE=${STAGE:-all}
 SETS="--set-size 32"
 GROUP="$SETS --set-sampling group"
 ONE_GROUP="--set-size 128 --set-sampling group"
+SPLIT="$GROUP --set-loss split"
 HYPER_LR="--hyper-lr-scale 0.1"
 
 run() {
@@ -59,6 +63,8 @@ if [ "$STAGE" = all ] || [ "$STAGE" = train ]; then
   bench "baseline" "$ONE_GROUP"
   bench "hyper token" "$HYPER_LR $ONE_GROUP"
   bench "hyper token" "$HYPER_LR $GROUP $REMEDY"
+  bench "baseline" "$SPLIT"
+  bench "hyper token" "$HYPER_LR $SPLIT"
 fi
 
 # Run names as bench_emoji.py makes them: emoji-<tower>-<mode>-<TRAIN_ARGS without dashes>-s<seed>.
@@ -88,5 +94,9 @@ if [ "$STAGE" = all ] || [ "$STAGE" = paired ]; then
     compare hyper-one-group-vs-group hyper "$HYPER_LR $ONE_GROUP" hyper "$HYPER_LR $GROUP"
     compare hyper-remedy-vs-token-remedy hyper "$HYPER_LR $GROUP $REMEDY" token "$HYPER_LR $GROUP $REMEDY"
     compare hyper-remedy-vs-hyper-group hyper "$HYPER_LR $GROUP $REMEDY" hyper "$HYPER_LR $GROUP"
+    compare hyper-split-vs-token-split hyper "$HYPER_LR $SPLIT" token "$HYPER_LR $SPLIT"
+    compare hyper-split-vs-baseline-split hyper "$HYPER_LR $SPLIT" baseline "$SPLIT"
+    compare hyper-split-vs-hyper-group hyper "$HYPER_LR $SPLIT" hyper "$HYPER_LR $GROUP"
+    compare hyper-split-vs-random hyper "$HYPER_LR $SPLIT" hyper "$HYPER_LR $SETS --set-sampling random"
   done
 fi
