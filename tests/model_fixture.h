@@ -2,6 +2,7 @@
 // milliseconds, and a way to make a fresh model look trained.
 #pragma once
 #include <string>
+#include <vector>
 
 #include "core/grad_mode.h"
 #include "core/random.h"
@@ -37,5 +38,23 @@ inline void randomise_as_trained(HyperClip& m, uint64_t seed) {
     else fill_uniform(b, g, 0.5, 2.0);
   }
 }
+
+// n random images [n, 3, size, size] with n random captions of 3 to `context` tokens (ids 1..vocab-1;
+// the end-of-text position in eot), all from `seed`.
+struct RandomBatch {
+  Tensor images, tokens, eot;
+  RandomBatch(int64_t n, int64_t vocab, int64_t context, uint64_t seed, int64_t size = 32) {
+    images = Tensor::empty({n, 3, size, size}, DType::F32);
+    Generator g(seed);
+    fill_normal(images, g, 1.0);
+    std::vector<int32_t> tok(n * context, 0), end(n);
+    for (int64_t i = 0; i < n; ++i) {
+      end[i] = static_cast<int32_t>(2 + g.next_u64() % (context - 2));
+      for (int64_t t = 0; t <= end[i]; ++t) tok[i * context + t] = static_cast<int32_t>(1 + g.next_u64() % (vocab - 1));
+    }
+    tokens = Tensor::from_ints(tok, {n, context});
+    eot = Tensor::from_ints(end, {n});
+  }
+};
 
 }  // namespace hc::test

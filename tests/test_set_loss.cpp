@@ -42,19 +42,8 @@ namespace {
 
 constexpr int64_t kVocab = 40, kContext = 12, kSets = 3, kSetSize = 4, kBatch = kSets * kSetSize;
 
-struct Batch {
-  Tensor images, tokens, eot;
-  explicit Batch(uint64_t seed) {
-    images = randn({kBatch, 3, 32, 32}, seed).to(DType::F32);
-    Generator g(seed + 1);
-    std::vector<int32_t> tok(kBatch * kContext, 0), end(kBatch);
-    for (int64_t i = 0; i < kBatch; ++i) {
-      end[i] = static_cast<int32_t>(2 + g.next_u64() % (kContext - 2));
-      for (int64_t t = 0; t <= end[i]; ++t) tok[i * kContext + t] = static_cast<int32_t>(1 + g.next_u64() % (kVocab - 1));
-    }
-    tokens = Tensor::from_ints(tok, {kBatch, kContext});
-    eot = Tensor::from_ints(end, {kBatch});
-  }
+struct Batch : RandomBatch {
+  explicit Batch(uint64_t seed) : RandomBatch(kBatch, kVocab, kContext, seed) {}
 };
 
 std::unique_ptr<HyperClip> tiny(hc::Mode mode, const std::string& set_loss) {
