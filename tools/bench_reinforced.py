@@ -21,7 +21,9 @@ Knobs from the environment (defaults in brackets):
   TEACHERS [""]  TEACHER_TOWERS ["convnet-nano vit-nano"]  TEACHER_MODE [baseline]  TEACHER_STEPS [3000]
   AUGMENTATIONS [10]  REINFORCE_THREADS [2]  REINFORCE_ARGS [""]
   STUDENT_TOWERS ["convnet-nano vit-nano"]  STUDENT_MODES ["baseline hyper"]  WEIGHTS ["0.75 1.0"]
-  STEPS [3000]  EXTRA_CAPTIONS [on]  STUDENT_ARGS [""] (e.g. "--hyper-lr-scale 0.1")
+  STEPS [3000]  EXTRA_CAPTIONS [on]  STUDENT_ARGS [""] (every student's)
+  HYPER_ARGS [""]: added to the hyper- and token-mode students only (e.g. "--hyper-lr-scale 0.1", as
+    results/emoji-long trains them), so one command trains both modes as bench-emoji did
   CIFAR [0]  CIFAR_STEPS [3000]  CIFAR_TEACHER_STEPS [3000]  CIFAR_TAR  CIFAR_DIR (as bench-emoji)
   PLAIN_FROM [""]: a bench-emoji OUT (e.g. results/emoji-long) whose finished run of exactly a plain
     student's command serves as that student instead of training it again (its record names the run)
@@ -59,10 +61,11 @@ SEEDS = env("SEEDS", "0").split()
 WEIGHTS = env("WEIGHTS", "0.75 1.0").split()
 EXTRA_CAPTIONS = env("EXTRA_CAPTIONS", "on")
 STUDENT_ARGS = env("STUDENT_ARGS", "").split()
+HYPER_ARGS = env("HYPER_ARGS", "").split()
 PLAIN_FROM = env("PLAIN_FROM", "")
 KNOBS = ["DATA", "CAPTIONS", "OUT", "BATCH", "LR", "IMAGE_SIZE", "CONTEXT", "THREADS", "JOBS", "EVAL_POINTS", "SEEDS",
          "TEACHERS", "TEACHER_TOWERS", "TEACHER_MODE", "TEACHER_STEPS", "AUGMENTATIONS", "REINFORCE_THREADS",
-         "REINFORCE_ARGS", "STUDENT_TOWERS", "STUDENT_MODES", "WEIGHTS", "STEPS", "EXTRA_CAPTIONS", "STUDENT_ARGS",
+         "REINFORCE_ARGS", "STUDENT_TOWERS", "STUDENT_MODES", "WEIGHTS", "STEPS", "EXTRA_CAPTIONS", "STUDENT_ARGS", "HYPER_ARGS",
          "CIFAR", "CIFAR_STEPS", "CIFAR_TEACHER_STEPS", "PLAIN_FROM"]
 
 
@@ -256,18 +259,19 @@ def students(d, rdir):
     for seed in SEEDS:
         for tower in env("STUDENT_TOWERS", "convnet-nano vit-nano").split():
             for mode in env("STUDENT_MODES", "baseline hyper").split():
-                base = model_args(tower, mode) + data_args(d) + ["--seed", seed] + STUDENT_ARGS
-                tag = "-".join(a.lstrip("-") for a in STUDENT_ARGS)
+                extra = STUDENT_ARGS + (HYPER_ARGS if mode != "baseline" else [])
+                base = model_args(tower, mode) + data_args(d) + ["--seed", seed] + extra
+                tag = "-".join(a.lstrip("-") for a in extra)
                 stem = f"{d['name']}-{tower}-{mode}{'-' + tag if tag else ''}"
-                specs.append((f"{stem}-plain-{d['steps']}-s{seed}", base, tower, mode, seed, None))
+                specs.append((f"{stem}-plain-{d['steps']}-s{seed}", base, tower, mode, seed, None, extra))
                 for w in WEIGHTS:
                     args = base + ["--reinforced", rdir, "--distill-weight", w, "--extra-captions", EXTRA_CAPTIONS]
                     name = f"{stem}-distill{w}-{'extra' if EXTRA_CAPTIONS == 'on' else 'noextra'}-{os.path.basename(rdir)}-{d['steps']}-s{seed}"
-                    specs.append((name, args, tower, mode, seed, w))
+                    specs.append((name, args, tower, mode, seed, w, extra))
 
-    def job(name, args, tower, mode, seed, w):
+    def job(name, args, tower, mode, seed, w, extra):
         r = (reused_plain(args, d["steps"], d) if w is None and PLAIN_FROM else None) or train(name, args, d["steps"], d)
-        r.update(role="student", tower=tower, mode=mode, seed=int(seed), variant=" ".join(STUDENT_ARGS),
+        r.update(role="student", tower=tower, mode=mode, seed=int(seed), variant=" ".join(extra),
                  arm="plain" if w is None else f"distill {w}", distill_weight=None if w is None else float(w),
                  extra_captions=None if w is None else EXTRA_CAPTIONS, reinforced=None if w is None else rdir)
         return r
