@@ -446,12 +446,18 @@ def conditioning_table(results, keys):
             "| tower | mode | seeds | loss A | loss B | best in own set % A | ... B | best in parameters' set % B | "
             "own caption best of set % A | ... B |",
             "|---|---|---|---|---|---|---|---|---|---|"]
+    # The variants' TRAIN_ARGS are long: these wide tables name them by number, listed below them.
+    variants = []
+    for k in keys:
+        if k[3] and k[3] not in variants and any((r["dataset"], r["tower"], r["mode"], r.get("variant", "")) == k for r in rows):
+            variants.append(k[3])
+    legend = ["", "Variants (TRAIN_ARGS) of these tables:"] + [f"- v{i + 1}: `{v}`" for i, v in enumerate(variants)]
     for k in keys:
         rs = [r for r in rows if (r["dataset"], r["tower"], r["mode"], r.get("variant", "")) == k]
         if not rs:
             continue
         d = [r.get("diag") or {} for r in rs]
-        head = [k[1], f"{k[2]}{' `' + k[3] + '`' if k[3] else ''}", str(len(rs))]
+        head = [k[1], f"{k[2]}{' v' + str(variants.index(k[3]) + 1) if k[3] else ''}", str(len(rs))]
         cells = head + [sd([r["top1"] for r in rs], 100), sd([r["split"]["mean_top1"] for r in rs], 100),
                         sd([r["split"]["mean_top5"] for r in rs], 100)]
         cells += [sd([r["split"]["tasks"].get(g, {}).get("top1") for r in rs], 100) for g in groups]
@@ -472,7 +478,7 @@ def conditioning_table(results, keys):
     out += diag
     if len(swap) > 5:
         out += swap
-    return out
+    return out + (legend if variants else [])
 
 
 def plots(results):
