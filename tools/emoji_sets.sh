@@ -98,5 +98,7 @@ if [ "$STAGE" = all ] || [ "$STAGE" = paired ]; then
     compare hyper-split-vs-baseline-split hyper "$HYPER_LR $SPLIT" baseline "$SPLIT"
     compare hyper-split-vs-hyper-group hyper "$HYPER_LR $SPLIT" hyper "$HYPER_LR $GROUP"
     compare hyper-split-vs-random hyper "$HYPER_LR $SPLIT" hyper "$HYPER_LR $SETS --set-sampling random"
+    compare hyper-split-vs-token-group hyper "$HYPER_LR $SPLIT" token "$HYPER_LR $GROUP"
+    compare hyper-split-vs-baseline-group hyper "$HYPER_LR $SPLIT" baseline "$GROUP"
   done
 fi
