@@ -465,11 +465,11 @@ class Trainer {
                  {"images_per_s", n / seconds}, {"grad_norm", r.grad_norm},
                  {"logit_scale", model_->logit_scale.item()}, {"logit_bias", model_->logit_bias.item()},
                  {"skipped", step_skipped_}};
-    if (parallel_) line["comm_s"] = step_comm_seconds_;
+    if (parallel_) line["comm_s"] = step_comm_seconds_;  // this rank's time in collectives, waits included
     if (!std::isnan(r.loss_within)) {  // --set-loss split: loss = loss_within + loss_batch
       line["loss_within"] = r.loss_within;
       line["loss_batch"] = r.loss_batch;
-    }  // this rank's time in collectives, waits included
+    }
     if (reinforced_) {  // the terms unweighted; loss = (1−λ)·loss_siglip + λ·loss_distill
       line["loss_siglip"] = terms_.siglip_real + terms_.siglip_extra;
       line["loss_distill"] = terms_.distill_real + terms_.distill_extra;
