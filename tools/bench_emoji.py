@@ -371,10 +371,15 @@ def table_lines(results):
         k = (r["dataset"], r["tower"], r["mode"], r.get("variant", ""))
         if k not in keys:
             keys.append(k)
+    # The variants' TRAIN_ARGS are long: the tables name them v1, v2, ..., listed below the first one.
+    variants = []
+    for k in keys:
+        if k[3] and k[3] not in variants:
+            variants.append(k[3])
     for k in keys:
         rs = [r for r in results if (r["dataset"], r["tower"], r["mode"], r.get("variant", "")) == k]
         lines.append(("" if one_dataset else f"| {k[0]} ") +
-                     f"| {k[1]} | {k[2]}{' `' + k[3] + '`' if k[3] else ''} | {len(rs)} | {mean_sd([r['top1'] for r in rs])} | "
+                     f"| {k[1]} | {k[2]}{' v' + str(variants.index(k[3]) + 1) if k[3] else ''} | {len(rs)} | {mean_sd([r['top1'] for r in rs])} | "
                      f"{mean_sd([r['top5'] for r in rs])} | {mean_sd([r['group_top1'] for r in rs])} | "
                      f"{mean_sd([r.get('group_mean_class_top1') for r in rs])} | {rs[0].get('image_epochs', '–')}{partial_note(rs[0])} | "
                      f"{rs[0]['images_seen']} | "
@@ -390,14 +395,15 @@ def table_lines(results):
               "mean ± sd over seeds. Group mc top-1 (mean-class) averages each group's top-1, so the frequent groups do not",
               "inflate it (chance 11.1%)" + (f"; always answering the most frequent group scores "
                                             f"{', '.join(map(str, majority))}% group top-1." if majority else "."),
-              "",
+              ""] + (["Variants (TRAIN_ARGS):"] + [f"- v{i + 1}: `{v}`" for i, v in enumerate(variants)] + [""]
+                     if variants else []) + [
               f"Made by {'these commands, in order' if len(commands) > 1 else 'this command'}:",
               "",
               "```sh"]
     for c in commands:
         lines += shell_lines(c)
     lines.append("```")
-    lines += conditioning_table(results, keys)
+    lines += conditioning_table(results, keys, variants)
     return lines
 
 
@@ -408,7 +414,7 @@ def table(results):
     print("\n" + "\n".join(lines))
 
 
-def conditioning_table(results, keys):
+def conditioning_table(results, keys, variants):
     """Per-group concept tasks, training loss and the conditioning diagnostic, one row per variant (mean ± sd
     over seeds); empty when no run has the per-group figures."""
     rows = [r for r in results if r.get("split")]
@@ -446,12 +452,7 @@ def conditioning_table(results, keys):
             "| tower | mode | seeds | loss A | loss B | best in own set % A | ... B | best in parameters' set % B | "
             "own caption best of set % A | ... B |",
             "|---|---|---|---|---|---|---|---|---|---|"]
-    # The variants' TRAIN_ARGS are long: these wide tables name them by number, listed below them.
-    variants = []
-    for k in keys:
-        if k[3] and k[3] not in variants and any((r["dataset"], r["tower"], r["mode"], r.get("variant", "")) == k for r in rows):
-            variants.append(k[3])
-    legend = ["", "Variants (TRAIN_ARGS) of these tables:"] + [f"- v{i + 1}: `{v}`" for i, v in enumerate(variants)]
+    # variants: the numbering of the first table (table_lines), whose legend lists them.
     for k in keys:
         rs = [r for r in rows if (r["dataset"], r["tower"], r["mode"], r.get("variant", "")) == k]
         if not rs:
@@ -478,7 +479,7 @@ def conditioning_table(results, keys):
     out += diag
     if len(swap) > 5:
         out += swap
-    return out + (legend if variants else [])
+    return out
 
 
 def plots(results):
