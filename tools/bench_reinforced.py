@@ -10,7 +10,8 @@ For each dataset (emoji; CIFAR-10 with CIFAR=1):
      time, per image and per view and teacher, is recorded;
   3. students: STUDENT_TOWERS x STUDENT_MODES, plain (no --reinforced) and reinforced at each
      distillation weight in WEIGHTS, STEPS steps of BATCH each, zero-shot at EVAL_POINTS points.
-Writes into OUT: results.json ({"teachers", "reinforce", "students"}), table.md (with the learning-
+Writes into OUT: results.json ({"teachers", "reinforce", "students"}; the records of earlier invocations
+into the same OUT stay, a run done again replaces its own), table.md (with the learning-
 efficiency ratios: the images seen a reinforced student needs to reach the plain run's final top-5,
 against the plain run's), concept_top5.png, concept_top1.png, group_top1.png, cifar10_top1.png against
 images seen, and runs/<name>/ (logs, metrics, checkpoints) and reinforced-<dataset>/ (the dataset).
@@ -31,6 +32,7 @@ Knobs from the environment (defaults in brackets):
 Finished runs are reused and interrupted ones resume (bench_emoji.run_train); `hyperclip reinforce`
 resumes by itself. Run names carry the settings that change them, so variants share OUT.
 """
+import fcntl
 import json
 import os
 import statistics
@@ -415,6 +417,39 @@ def report(results):
     plots(results)
 
 
+# A record's identity within its list: a run done again replaces its entry, other entries stay.
+RECORD_KEYS = {"teachers": ("dataset", "checkpoint"), "reinforce": ("dataset", "dir"), "students": ("dataset", "run")}
+
+
+def save(path, results):
+    """Writes OUT/results.json, keeping the teachers, reinforced datasets and students of earlier
+    invocations into the same OUT (other modes, weights or towers), and returns the merged results with
+    the efficiency ratios recomputed over all students. Invocations side by side into one OUT finish at
+    their own times: the read-merge-write holds an exclusive lock so neither drops the other's runs."""
+    with open(path + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        merged = {"format": "bench-reinforced", "teachers": [], "reinforce": [], "students": []}
+        if os.path.exists(path):
+            with open(path) as f:
+                old = json.load(f)
+            for part in RECORD_KEYS:
+                merged[part] = old.get(part, [])
+        for part, key in RECORD_KEYS.items():
+            ids = [tuple(r.get(k) for k in key) for r in merged[part]]
+            for r in results[part]:
+                rid = tuple(r.get(k) for k in key)
+                if rid in ids:
+                    merged[part][ids.index(rid)] = r
+                else:
+                    merged[part].append(r)
+                    ids.append(rid)
+        merged["efficiency"] = efficiency(merged)
+        with open(path + ".tmp", "w") as f:
+            json.dump(merged, f, indent=1)
+        os.replace(path + ".tmp", path)
+    return merged
+
+
 def main():
     os.chdir(ROOT)
     if not os.access(be.BIN, os.X_OK):
@@ -434,10 +469,7 @@ def main():
         rdir, timing = reinforce(d, checkpoints)
         results["reinforce"].append(timing)
         results["students"] += students(d, rdir)
-        results["efficiency"] = efficiency(results)
-        with open(path + ".tmp", "w") as f:
-            json.dump(results, f, indent=1)
-        os.replace(path + ".tmp", path)
+        results = save(path, results)
     report(results)
     print(f"\nbench-reinforced: done in {time.time() - t0:.0f}s; results in {OUT}/")
 
