@@ -100,5 +100,8 @@ if [ "$STAGE" = all ] || [ "$STAGE" = paired ]; then
     compare hyper-split-vs-random hyper "$HYPER_LR $SPLIT" hyper "$HYPER_LR $SETS --set-sampling random"
     compare hyper-split-vs-token-group hyper "$HYPER_LR $SPLIT" token "$HYPER_LR $GROUP"
     compare hyper-split-vs-baseline-group hyper "$HYPER_LR $SPLIT" baseline "$GROUP"
+    compare token-split-vs-token-group token "$HYPER_LR $SPLIT" token "$HYPER_LR $GROUP"
+    compare token-split-vs-baseline-group token "$HYPER_LR $SPLIT" baseline "$GROUP"
+    compare baseline-split-vs-baseline-group baseline "$SPLIT" baseline "$GROUP"
   done
 fi
