@@ -20,6 +20,10 @@ Budget and setup from the environment (defaults in brackets):
   CIFAR_TAR [../shared/data/cifar10-jpeg.tar.gz]   CIFAR_DIR [datasets/cifar10-jpeg]
   REPORT_ONLY=1 REEVAL=1 first evaluates each emoji run's final checkpoint again on DATA's test tasks.
   REPORT_ONLY=1 rewrites table.md and the plots from OUT/results.json without training.
+  OPENBLAS_PIN [drop]: the runs start without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (as make bench does), so
+    OpenBLAS picks this CPU's own kernels (AVX-512 Cooperlake on the 2-core EPYC, 1.8x the pinned Haswell
+    kernels' vit-nano step rate); OPENBLAS_PIN=keep keeps a pin. The kernels round differently, so runs
+    made under another pin differ from a rerun by rounding, as runs of another build do.
 After each emoji run, its final checkpoint is also scored on the concept task split by Unicode group
 (DATA/test/concept-groups.tsv: `hyperclip eval --task-split`, the hypernetwork seeing one group's classes
 at a time) and, for HyperCLIP and the token control, given the conditioning diagnostic (`eval --diagnose`,
@@ -50,6 +54,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def env(name, default):
     return os.environ.get(name, default)
 
+
+# Every training and evaluation below inherits this environment (bench_reinforced.py imports this module).
+if env("OPENBLAS_PIN", "drop") != "keep":
+    for _pin in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        os.environ.pop(_pin, None)
 
 BIN = env("BIN", "build/hyperclip")
 DATA = env("DATA", "datasets/emoji")
