@@ -300,29 +300,41 @@ def run_all(specs):
     return results
 
 
+def merge_records(old, new, key):
+    """The records of `old` with each record of `new` replacing the one with the same key(r), or appended."""
+    merged, ids = list(old), [key(r) for r in old]
+    for r in new:
+        if key(r) in ids:
+            merged[ids.index(key(r))] = r
+        else:
+            merged.append(r)
+            ids.append(key(r))
+    return merged
+
+
+def update_json(path, update, empty):
+    """Rewrites the JSON file `path` as update(its contents, or `empty` when there is none) and returns the
+    new contents. Several invocations may train side by side into one OUT and finish together: the
+    read-update-write holds an exclusive lock, so none drops another's records, and the file is replaced
+    atomically."""
+    with open(path + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        old = empty
+        if os.path.exists(path):
+            with open(path) as f:
+                old = json.load(f)
+        new = update(old)
+        with open(path + ".tmp", "w") as f:
+            json.dump(new, f, indent=1)
+        os.replace(path + ".tmp", path)
+    return new
+
+
 def save(results):
     """Writes OUT/results.json, keeping the runs of earlier invocations into the same OUT (other variants,
     towers or modes) and returning the merged list; a run done again replaces its entry."""
-    path = os.path.join(OUT, "results.json")
-    # Several invocations may train side by side into one OUT and finish together: the read-merge-write
-    # holds an exclusive lock, so neither drops the other's entry.
-    with open(path + ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        merged = []
-        if os.path.exists(path):
-            with open(path) as f:
-                merged = json.load(f)
-        names = [r["run"] for r in merged]
-        for r in results:
-            if r["run"] in names:
-                merged[names.index(r["run"])] = r
-            else:
-                merged.append(r)
-                names.append(r["run"])
-        with open(path + ".tmp", "w") as f:
-            json.dump(merged, f, indent=1)
-        os.replace(path + ".tmp", path)
-    return merged
+    return update_json(os.path.join(OUT, "results.json"),
+                       lambda old: merge_records(old, results, lambda r: r["run"]), [])
 
 
 def command_line():
@@ -368,6 +380,12 @@ def shell_lines(command, width=96):
     return out
 
 
+def variant_label(k, variants):
+    """A table row's mode and variant, e.g. "hyper v2": `variants` numbers the TRAIN_ARGS (table_lines lists
+    them under its first table, and every table of the report uses the same numbers)."""
+    return f"{k[2]} v{variants.index(k[3]) + 1}" if k[3] else k[2]
+
+
 def table_lines(results):
     """The markdown table of results (one row per data, tower, mode and variant; mean ± sd over
     seeds), then the commands that made them, each in a shell block."""
@@ -388,7 +406,7 @@ def table_lines(results):
     for k in keys:
         rs = [r for r in results if (r["dataset"], r["tower"], r["mode"], r.get("variant", "")) == k]
         lines.append(("" if one_dataset else f"| {k[0]} ") +
-                     f"| {k[1]} | {k[2]}{' v' + str(variants.index(k[3]) + 1) if k[3] else ''} | {len(rs)} | {mean_sd([r['top1'] for r in rs])} | "
+                     f"| {k[1]} | {variant_label(k, variants)} | {len(rs)} | {mean_sd([r['top1'] for r in rs])} | "
                      f"{mean_sd([r['top5'] for r in rs])} | {mean_sd([r['group_top1'] for r in rs])} | "
                      f"{mean_sd([r.get('group_mean_class_top1') for r in rs])} | {rs[0].get('image_epochs', '–')}{partial_note(rs[0])} | "
                      f"{rs[0]['images_seen']} | "
@@ -461,13 +479,12 @@ def conditioning_table(results, keys, variants):
             "| tower | mode | seeds | loss A | loss B | best in own set % A | ... B | best in parameters' set % B | "
             "own caption best of set % A | ... B |",
             "|---|---|---|---|---|---|---|---|---|---|"]
-    # variants: the numbering of the first table (table_lines), whose legend lists them.
     for k in keys:
         rs = [r for r in rows if (r["dataset"], r["tower"], r["mode"], r.get("variant", "")) == k]
         if not rs:
             continue
         d = [r.get("diag") or {} for r in rs]
-        head = [k[1], f"{k[2]}{' v' + str(variants.index(k[3]) + 1) if k[3] else ''}", str(len(rs))]
+        head = [k[1], variant_label(k, variants), str(len(rs))]
         cells = head + [sd([r["top1"] for r in rs], 100), sd([r["split"]["mean_top1"] for r in rs], 100),
                         sd([r["split"]["mean_top5"] for r in rs], 100)]
         cells += [sd([r["split"]["tasks"].get(g, {}).get("top1") for r in rs], 100) for g in groups]

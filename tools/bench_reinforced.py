@@ -32,7 +32,6 @@ Knobs from the environment (defaults in brackets):
 Finished runs are reused and interrupted ones resume (bench_emoji.run_train); `hyperclip reinforce`
 resumes by itself. Run names carry the settings that change them, so variants share OUT.
 """
-import fcntl
 import json
 import os
 import statistics
@@ -424,30 +423,14 @@ RECORD_KEYS = {"teachers": ("dataset", "checkpoint"), "reinforce": ("dataset", "
 def save(path, results):
     """Writes OUT/results.json, keeping the teachers, reinforced datasets and students of earlier
     invocations into the same OUT (other modes, weights or towers), and returns the merged results with
-    the efficiency ratios recomputed over all students. Invocations side by side into one OUT finish at
-    their own times: the read-merge-write holds an exclusive lock so neither drops the other's runs."""
-    with open(path + ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        merged = {"format": "bench-reinforced", "teachers": [], "reinforce": [], "students": []}
-        if os.path.exists(path):
-            with open(path) as f:
-                old = json.load(f)
-            for part in RECORD_KEYS:
-                merged[part] = old.get(part, [])
+    the efficiency ratios recomputed over all students (bench_emoji.update_json: locked, atomic)."""
+    def update(old):
+        merged = {"format": "bench-reinforced"}
         for part, key in RECORD_KEYS.items():
-            ids = [tuple(r.get(k) for k in key) for r in merged[part]]
-            for r in results[part]:
-                rid = tuple(r.get(k) for k in key)
-                if rid in ids:
-                    merged[part][ids.index(rid)] = r
-                else:
-                    merged[part].append(r)
-                    ids.append(rid)
+            merged[part] = be.merge_records(old.get(part, []), results[part], lambda r: tuple(r.get(k) for k in key))
         merged["efficiency"] = efficiency(merged)
-        with open(path + ".tmp", "w") as f:
-            json.dump(merged, f, indent=1)
-        os.replace(path + ".tmp", path)
-    return merged
+        return merged
+    return be.update_json(path, update, {})
 
 
 def main():
