@@ -21,6 +21,8 @@ Knobs from the environment (defaults in brackets):
   IMAGE_SIZE [32]  CONTEXT [32]  THREADS [1]  JOBS [2]  EVAL_POINTS [10]  SEEDS ["0"]
   TEACHERS [""]  TEACHER_TOWERS ["convnet-nano vit-nano"]  TEACHER_MODE [baseline]  TEACHER_STEPS [3000]
   AUGMENTATIONS [10]  REINFORCE_THREADS [2]  REINFORCE_ARGS [""]
+  REINFORCED_TAG [""]: appended to the reinforced dataset's folder name (reinforced-<dataset>-r<R>-<tag>),
+    so a dataset built from other teachers gets its own folder, record and student run names
   STUDENT_TOWERS ["convnet-nano vit-nano"]  STUDENT_MODES ["baseline hyper"]  WEIGHTS ["0.75 1.0"]
   STEPS [3000]  EXTRA_CAPTIONS [on]  STUDENT_ARGS [""] (every student's)
   HYPER_ARGS [""]: added to the hyper- and token-mode students only (e.g. "--hyper-lr-scale 0.1", as
@@ -65,7 +67,7 @@ STUDENT_ARGS = env("STUDENT_ARGS", "").split()
 HYPER_ARGS = env("HYPER_ARGS", "").split()
 PLAIN_FROM = env("PLAIN_FROM", "")
 KNOBS = ["DATA", "CAPTIONS", "OUT", "BATCH", "LR", "IMAGE_SIZE", "CONTEXT", "THREADS", "JOBS", "EVAL_POINTS", "SEEDS",
-         "TEACHERS", "TEACHER_TOWERS", "TEACHER_MODE", "TEACHER_STEPS", "AUGMENTATIONS", "REINFORCE_THREADS",
+         "TEACHERS", "TEACHER_TOWERS", "TEACHER_MODE", "TEACHER_STEPS", "AUGMENTATIONS", "REINFORCE_THREADS", "REINFORCED_TAG",
          "REINFORCE_ARGS", "STUDENT_TOWERS", "STUDENT_MODES", "WEIGHTS", "STEPS", "EXTRA_CAPTIONS", "STUDENT_ARGS", "HYPER_ARGS",
          "CIFAR", "CIFAR_STEPS", "CIFAR_TEACHER_STEPS", "PLAIN_FROM"]
 
@@ -228,9 +230,10 @@ def given_teacher(d, checkpoint):
 
 
 def reinforce(d, checkpoints):
-    """`hyperclip reinforce` into OUT/reinforced-<dataset>-r<R>; its timing line."""
+    """`hyperclip reinforce` into OUT/reinforced-<dataset>-r<R>[-<REINFORCED_TAG>]; its timing line."""
     R = env("AUGMENTATIONS", "10")
-    out = os.path.join(OUT, f"reinforced-{d['name']}-r{R}")
+    tag = env("REINFORCED_TAG", "")
+    out = os.path.join(OUT, f"reinforced-{d['name']}-r{R}{'-' + tag if tag else ''}")
     cmd = [be.BIN, "reinforce", *sum((["--teacher", c] for c in checkpoints), []), "--data", d["train"],
            "--augmentations", R, "--threads", env("REINFORCE_THREADS", "2"), "-o", out, *env("REINFORCE_ARGS", "").split()]
     if d["templates"]:
