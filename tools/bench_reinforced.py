@@ -225,7 +225,7 @@ def given_teacher(d, checkpoint):
     summary = os.path.join(os.path.dirname(checkpoint), "summary.json")
     if os.path.exists(summary):
         r = json.load(open(summary)).get("result", {})
-        record.update({k: r[k] for k in ("steps", "top1", "top5", "group_top1", "wall_s") if k in r})
+        record.update({k: r[k] for k in ("steps", "top1", "top5", "group_top1", "wall_s", "command") if k in r})
     return record
 
 
@@ -318,6 +318,17 @@ def pct(x):
     return "–" if x is None else f"{100 * x:.1f}"
 
 
+def folder(student):
+    """The reinforced dataset a student trained on (its folder's name), or – for a plain student."""
+    return os.path.basename(student["reinforced"]) if student.get("reinforced") else "–"
+
+
+def reinforce_teachers(record):
+    """The teacher runs of a reinforce record: the folder names of its command's --teacher checkpoints."""
+    words = record.get("command", "").split()
+    return [os.path.basename(os.path.dirname(words[i + 1])) for i, w in enumerate(words[:-1]) if w == "--teacher"]
+
+
 def table_lines(results):
     lines = []
     ts = results["teachers"]
@@ -329,37 +340,38 @@ def table_lines(results):
                          f"{pct(t.get('group_top1'))} | {t.get('wall_s', '–')} |")
         lines.append("")
     lines += ["Reinforcement (`hyperclip reinforce`, inference only):", "",
-              "| data | views per image | teachers | images | captions | wall s | s per image | ms per view per teacher | threads |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "| data | reinforced folder | teachers | views per image | images | captions | wall s | s per image | "
+              "ms per view per teacher | threads |", "|---|---|---|---|---|---|---|---|---|---|"]
     for x in results["reinforce"]:
-        lines.append(f"| {x['dataset']} | {x['augmentations']} | {x['teachers']} | {x['samples']} | {x['captions']} | "
+        lines.append(f"| {x['dataset']} | {os.path.basename(x['dir'])} | {', '.join(reinforce_teachers(x))} | "
+                     f"{x['augmentations']} | {x['samples']} | {x['captions']} | "
                      f"{x['wall_s']} | {x['seconds_per_image']:.4f} | {1e3 * x['seconds_per_view_per_teacher']:.2f} | "
                      f"{x['threads']} |")
     eff = {e["run"]: e for e in efficiency(results)}
     lines += ["", "Students (final zero-shot; the ratio: the plain run's images seen over the images the reinforced run",
               "needed to reach the plain run's final top-5, so above 1 is more efficient):", "",
-              "| data | tower | mode | arm | seed | top-1 % | top-5 % | group top-1 % | images seen | images to plain's top-5 | "
-              "ratio | wall s |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "| data | tower | mode | arm | reinforced folder | seed | top-1 % | top-5 % | group top-1 % | images seen | "
+              "images to plain's top-5 | ratio | wall s |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results["students"]:
         e = eff.get(r["run"])
         need = "–" if e is None else ("not reached" if e["images_needed"] is None else f"{e['images_needed']:.0f}")
         ratio = "–" if e is None or e["ratio"] is None else f"{e['ratio']:.2f}"
         lines.append(f"| {r['dataset']} | {r['tower']} | {r['mode']}{' `' + r['variant'] + '`' if r.get('variant') else ''} | "
-                     f"{r['arm']} | {r['seed']} | {pct(r['top1'])} | {pct(r['top5'])} | {pct(r['group_top1'])} | "
+                     f"{r['arm']} | {folder(r)} | {r['seed']} | {pct(r['top1'])} | {pct(r['top5'])} | {pct(r['group_top1'])} | "
                      f"{r['images_seen']} | {need} | {ratio} | {r['wall_s']} |")
     # HyperCLIP's gap to the baseline, plain and distilled.
     gaps = []
-    for d in sorted({r["dataset"] for r in results["students"]}):
-        for tower in sorted({r["tower"] for r in results["students"]}):
-            for arm in sorted({r["arm"] for r in results["students"]}):
-                get = {m: [r["top5"] for r in results["students"] if (r["dataset"], r["tower"], r["arm"], r["mode"]) == (d, tower, arm, m)]
-                       for m in ("baseline", "hyper")}
-                if get["baseline"] and get["hyper"]:
-                    b, h = statistics.mean(get["baseline"]), statistics.mean(get["hyper"])
-                    gaps.append(f"| {d} | {tower} | {arm} | {pct(b)} | {pct(h)} | {100 * (h - b):+.1f} |")
+    for d, tower, arm, rf in sorted({(r["dataset"], r["tower"], r["arm"], folder(r)) for r in results["students"]}):
+        get = {m: [r["top5"] for r in results["students"]
+                   if (r["dataset"], r["tower"], r["arm"], folder(r), r["mode"]) == (d, tower, arm, rf, m)]
+               for m in ("baseline", "hyper")}
+        if get["baseline"] and get["hyper"]:
+            b, h = statistics.mean(get["baseline"]), statistics.mean(get["hyper"])
+            gaps.append(f"| {d} | {tower} | {arm} | {rf} | {pct(b)} | {pct(h)} | {100 * (h - b):+.1f} |")
     if gaps:
         lines += ["", "HyperCLIP against the baseline, plain and distilled (final top-5, mean over seeds):", "",
-                  "| data | tower | arm | baseline % | HyperCLIP % | gap (points) |", "|---|---|---|---|---|---|"] + gaps
+                  "| data | tower | arm | reinforced folder | baseline % | HyperCLIP % | gap (points) |",
+                  "|---|---|---|---|---|---|---|"] + gaps
     commands = []
     for r in results["teachers"] + results["students"]:
         if r.get("command") and r["command"] not in commands:
@@ -396,7 +408,7 @@ def plots(results):
             c = palette[series.index((r["tower"], r["mode"])) % len(palette)]
             style = styles.get(r["arm"], ["--", ":", "-."][arms.index(r["arm"]) % 3])
             plt.plot(r["curve"]["images_seen"], r["curve"][key], style, marker=".", color=c,
-                     label=f"{r['tower']} {r['mode']} {r['arm']} s{r['seed']}")
+                     label=f"{r['tower']} {r['mode']} {r['arm']} s{r['seed']}" + (f" [{folder(r)}]" if r.get("reinforced") else ""))
         for t in results["teachers"]:
             if t["dataset"] == dataset and t.get(key) is not None:
                 plt.axhline(t[key], color="gray", linewidth=0.8, linestyle=":")
