@@ -319,8 +319,12 @@ def pct(x):
 
 
 def folder(student):
-    """The reinforced dataset a student trained on (its folder's name), or – for a plain student."""
-    return os.path.basename(student["reinforced"]) if student.get("reinforced") else "–"
+    """The reinforced dataset a student trained on: its folder's name after reinforced-<dataset>- (r10,
+    r10-<REINFORCED_TAG>), short enough for the table, or – for a plain student."""
+    if not student.get("reinforced"):
+        return "–"
+    name, prefix = os.path.basename(student["reinforced"]), f"reinforced-{student['dataset']}-"
+    return name[len(prefix):] if name.startswith(prefix) else name
 
 
 def reinforce_teachers(record):
@@ -350,7 +354,7 @@ def table_lines(results):
     eff = {e["run"]: e for e in efficiency(results)}
     lines += ["", "Students (final zero-shot; the ratio: the plain run's images seen over the images the reinforced run",
               "needed to reach the plain run's final top-5, so above 1 is more efficient):", "",
-              "| data | tower | mode | arm | reinforced folder | seed | top-1 % | top-5 % | group top-1 % | images seen | "
+              "| data | tower | mode | arm | reinforced-<data>- | seed | top-1 % | top-5 % | group top-1 % | images seen | "
               "images to plain's top-5 | ratio | wall s |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results["students"]:
         e = eff.get(r["run"])
@@ -370,7 +374,7 @@ def table_lines(results):
             gaps.append(f"| {d} | {tower} | {arm} | {rf} | {pct(b)} | {pct(h)} | {100 * (h - b):+.1f} |")
     if gaps:
         lines += ["", "HyperCLIP against the baseline, plain and distilled (final top-5, mean over seeds):", "",
-                  "| data | tower | arm | reinforced folder | baseline % | HyperCLIP % | gap (points) |",
+                  "| data | tower | arm | reinforced-<data>- | baseline % | HyperCLIP % | gap (points) |",
                   "|---|---|---|---|---|---|---|"] + gaps
     commands = []
     for r in results["teachers"] + results["students"]:
