@@ -9,12 +9,17 @@ classes (`hyperclip export`, the dataset's templates), classifies every concept 
 right, at top-1 and top-5, with the exact two-sided McNemar (sign) test on those counts. Several
 pairs (e.g. one per seed) are also pooled. Prints one JSON object.
 
+Another labelled test set (class folders) is compared the same way with --test DIR: CIFAR-10's
+runs with --test datasets/cifar10-jpeg/test --templates "" (the engine's default CIFAR templates, as
+its training evaluated them).
+
     python3 tools/emoji_paired.py [--bin build/hyperclip] [--data datasets/emoji] \\
         results/emoji-long/runs/emoji-vit-nano-hyper-hyper-lr-scale-0.1-s0 results/emoji-long/runs/emoji-vit-nano-baseline-s0 \\
         results/emoji-long/runs/emoji-vit-nano-hyper-hyper-lr-scale-0.1-s1 results/emoji-long/runs/emoji-vit-nano-baseline-s1
 
 Each run folder needs its final checkpoint, last.safetensors (kept by `make bench-emoji`, not in git),
-or the concept_top5.json that an earlier comparison wrote there from it.
+or the <test folder>_top5.json (concept_top5.json, test_top5.json) that an earlier comparison wrote
+there from it.
 """
 import argparse
 import json
@@ -44,10 +49,11 @@ def hits(binary, run, concept_dir, templates, classes_file, threads, tmp):
     git) because the checkpoint is not: a later comparison against this run then needs only the other
     run's checkpoint. With the checkpoint present, the file is always rewritten from it."""
     ckpt = os.path.join(run, "last.safetensors")
-    stored = os.path.join(run, "concept_top5.json")
+    stored = os.path.join(run, os.path.basename(os.path.normpath(concept_dir)) + "_top5.json")
     if os.path.exists(ckpt):
         clf = os.path.join(tmp, "classifier.safetensors")  # overwritten by the next run
-        subprocess.run([binary, "export", "--ckpt", ckpt, "--classes", classes_file, "--templates", templates, "-o", clf],
+        subprocess.run([binary, "export", "--ckpt", ckpt, "--classes", classes_file,
+                        *(["--templates", templates] if templates else []), "-o", clf],
                        check=True, stdout=subprocess.DEVNULL)
         out = subprocess.run([binary, "classify", "--model", clf, "--json", "--topk", "5", "--threads", str(threads),
                               concept_dir], check=True, capture_output=True, text=True).stdout
@@ -60,9 +66,14 @@ def hits(binary, run, concept_dir, templates, classes_file, threads, tmp):
         os.replace(stored + ".tmp", stored)
     elif os.path.exists(stored):
         with open(stored) as f:
-            top5 = json.load(f).get("top5")
+            saved = json.load(f)
+        top5 = saved.get("top5")
         if not isinstance(top5, dict) or not top5:
             fail(f"{stored}: no 'top5' map of image -> classes")
+        norm = lambda p: os.path.normpath(p) if p else p  # noqa: E731
+        if (norm(saved.get("data")), norm(saved.get("templates"))) != (norm(concept_dir), norm(templates)):
+            fail(f"{stored}: made on {saved.get('data')} with templates {saved.get('templates')!r}, "
+                 f"not {concept_dir} with {templates!r}")
     else:
         fail(f"{ckpt}: missing, and no {os.path.basename(stored)} beside it "
              "(the run is unfinished, or its checkpoint was not kept)")
@@ -94,15 +105,17 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bin", default="build/hyperclip")
     ap.add_argument("--data", default="datasets/emoji", help="the emoji dataset (test/concept, templates.txt)")
+    ap.add_argument("--test", help="the test set's class folders (default: DATA/test/concept)")
+    ap.add_argument("--templates", help="prompt templates (default: DATA/templates.txt; \"\": the engine's own)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("runs", nargs="+", help="run folders, in pairs: A1 B1 [A2 B2 ...]")
     args = ap.parse_args()
     if len(args.runs) % 2:
         fail("give run folders in pairs (A B), one pair per seed")
-    concept = os.path.join(args.data, "test", "concept")
-    templates = os.path.join(args.data, "templates.txt")
+    concept = args.test or os.path.join(args.data, "test", "concept")
+    templates = os.path.join(args.data, "templates.txt") if args.templates is None else args.templates
     for p in (args.bin, concept, templates):
-        if not os.path.exists(p):
+        if p and not os.path.exists(p):
             fail(f"{p}: not found")
     report = {"data": concept, "pairs": []}
     pooled = {"top1": [0, 0], "top5": [0, 0]}  # [a_only, b_only] summed over the pairs
