@@ -30,6 +30,7 @@ Knobs from the environment (defaults in brackets):
   CIFAR [0]  CIFAR_STEPS [3000]  CIFAR_TEACHER_STEPS [3000]  CIFAR_TAR  CIFAR_DIR (as bench-emoji)
   DATASETS ["emoji", "emoji cifar10" with CIFAR=1]: the datasets this invocation runs, in order
     (DATASETS=cifar10 trains CIFAR-10's teachers and students without touching emoji's)
+  PLAIN [1]: 0 leaves the plain students out (when another invocation into the same OUT is training them)
   PLAIN_FROM [""]: a bench-emoji OUT (e.g. results/emoji-long) whose finished run of exactly a plain
     student's command serves as that student instead of training it again (its record names the run)
   REPORT_ONLY=1 rewrites table.md and the plots from OUT/results.json.
@@ -68,10 +69,11 @@ EXTRA_CAPTIONS = env("EXTRA_CAPTIONS", "on")
 STUDENT_ARGS = env("STUDENT_ARGS", "").split()
 HYPER_ARGS = env("HYPER_ARGS", "").split()
 PLAIN_FROM = env("PLAIN_FROM", "")
+PLAIN = env("PLAIN", "1") != "0"
 KNOBS = ["DATA", "CAPTIONS", "OUT", "BATCH", "LR", "IMAGE_SIZE", "CONTEXT", "THREADS", "JOBS", "EVAL_POINTS", "SEEDS",
          "TEACHERS", "TEACHER_TOWERS", "TEACHER_MODE", "TEACHER_STEPS", "AUGMENTATIONS", "REINFORCE_THREADS", "REINFORCED_TAG",
          "REINFORCE_ARGS", "STUDENT_TOWERS", "STUDENT_MODES", "WEIGHTS", "STEPS", "EXTRA_CAPTIONS", "STUDENT_ARGS", "HYPER_ARGS",
-         "CIFAR", "CIFAR_STEPS", "CIFAR_TEACHER_STEPS", "DATASETS", "PLAIN_FROM"]
+         "CIFAR", "CIFAR_STEPS", "CIFAR_TEACHER_STEPS", "DATASETS", "PLAIN", "PLAIN_FROM"]
 # The zero-shot figure the learning-efficiency ratio is taken on, per dataset: CIFAR-10 has 10 classes,
 # so its top-5 is near 90% after a few hundred steps and says little; its top-1 is the figure.
 TARGET = {"emoji": "top5", "cifar10": "top1"}
@@ -282,7 +284,8 @@ def students(d, rdir):
                 base = model_args(tower, mode) + data_args(d) + ["--seed", seed] + extra
                 tag = "-".join(a.lstrip("-") for a in extra)
                 stem = f"{d['name']}-{tower}-{mode}{'-' + tag if tag else ''}"
-                specs.append((f"{stem}-plain-{d['steps']}-s{seed}", base, tower, mode, seed, None, extra))
+                if PLAIN:
+                    specs.append((f"{stem}-plain-{d['steps']}-s{seed}", base, tower, mode, seed, None, extra))
                 for w in WEIGHTS:
                     args = base + ["--reinforced", rdir, "--distill-weight", w, "--extra-captions", EXTRA_CAPTIONS]
                     name = f"{stem}-distill{w}-{'extra' if EXTRA_CAPTIONS == 'on' else 'noextra'}-{os.path.basename(rdir)}-{d['steps']}-s{seed}"
