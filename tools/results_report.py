@@ -282,7 +282,8 @@ def emoji_headline(folder):
 def reinforced_section(folder):
     """bench_reinforced.py's tables (teachers, reinforcement, students with the efficiency ratios) and plots."""
     import bench_reinforced  # imported here: it sets bench_emoji's environment for its own runs
-    return bench_reinforced.table_lines(read_json(os.path.join(folder, "results.json"))) + plot_lines(folder)
+    return (bench_reinforced.table_lines(read_json(os.path.join(folder, "results.json"))) + plot_lines(folder)
+            + paired_lines(folder))
 
 
 def is_reinforced(folder):
