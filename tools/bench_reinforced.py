@@ -352,6 +352,13 @@ def reinforce_teachers(record):
     return [os.path.basename(os.path.dirname(words[i + 1])) for i, w in enumerate(words[:-1]) if w == "--teacher"]
 
 
+def student_order(r):
+    """The students table's order: by dataset, tower, mode and seed, each plain run before its reinforced
+    runs (by folder, then weight), whatever order the runs were made in."""
+    return (list(TARGET).index(r["dataset"]), r["tower"], r["mode"], r.get("variant", ""), r["seed"],
+            r["distill_weight"] is not None, folder(r), r["distill_weight"] or 0.0)
+
+
 def table_lines(results):
     lines = []
     ts = results["teachers"]
@@ -376,7 +383,7 @@ def table_lines(results):
               "classes being near 90% from the start), so above 1 is more efficient):", "",
               "| data | tower | mode | arm | reinforced-<data>- | seed | top-1 % | top-5 % | group top-1 % | images seen | "
               "images to plain's figure | ratio | wall s |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in results["students"]:
+    for r in sorted(results["students"], key=student_order):
         e = eff.get(r["run"])
         need = "–" if e is None else ("not reached" if e["images_needed"] is None else f"{e['images_needed']:.0f}")
         ratio = "–" if e is None or e["ratio"] is None else f"{e['ratio']:.2f}"
