@@ -13,8 +13,9 @@ For each dataset (emoji; CIFAR-10 with CIFAR=1; DATASETS picks them by name):
 Writes into OUT: results.json ({"teachers", "reinforce", "students"}; the records of earlier invocations
 into the same OUT stay, a run done again replaces its own), table.md (with the learning-
 efficiency ratios: the images seen a reinforced student needs to reach the plain run's final top-5
-(top-1 on CIFAR-10, whose top-5 of 10 classes is near 90% from the start), against the plain run's), concept_top5.png, concept_top1.png, group_top1.png, cifar10_top1.png against
-images seen, and runs/<name>/ (logs, metrics, checkpoints) and reinforced-<dataset>-r<R>[-<REINFORCED_TAG>]/ (the reinforced dataset).
+(top-1 on CIFAR-10, whose top-5 of 10 classes is near 90% from the start), against the plain run's),
+concept_top5.png, concept_top1.png, group_top1.png, cifar10_top1.png against images seen, runs/<name>/
+(logs, metrics, checkpoints) and reinforced-<dataset>-r<R>[-<REINFORCED_TAG>]/ (the reinforced dataset).
 
 Knobs from the environment (defaults in brackets):
   DATA [datasets/emoji]  CAPTIONS [train.tsv]  OUT [results/reinforced]  BATCH [128]  LR [3e-3]
