@@ -424,8 +424,11 @@ def plots(results):
     except ImportError:
         print("plots skipped: python3-matplotlib is not installed (tools/setup_bench.sh)")
         return
-    palette = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"]
-    styles = {"plain": "-"}
+    # One panel per student tower, so a tower's arms can be read against each other: the colour is the
+    # arm (plain, each distillation weight), the line style the mode (solid baseline, dashed HyperCLIP).
+    arm_colours = {"plain": "tab:blue", "distill 0": "tab:green", "distill 0.75": "tab:orange", "distill 1.0": "tab:red"}
+    spare = ["tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan"]
+    mode_styles = {"baseline": "-", "hyper": "--", "token": ":"}
     figs = [("concept_top5.png", "emoji", "top5", "emoji concept top-5 (held-out family)"),
             ("concept_top1.png", "emoji", "top1", "emoji concept top-1 (held-out family)"),
             ("group_top1.png", "emoji", "group_top1", "emoji group top-1 (held-out family)"),
@@ -434,25 +437,26 @@ def plots(results):
         rs = [r for r in results["students"] if r["dataset"] == dataset and r["curve"].get(key)]
         if not rs:
             continue
-        series = sorted({(r["tower"], r["mode"]) for r in rs})
-        arms = sorted({r["arm"] for r in rs})
-        plt.figure(figsize=(10, 4.5))
-        for r in rs:
-            c = palette[series.index((r["tower"], r["mode"])) % len(palette)]
-            style = styles.get(r["arm"], ["--", ":", "-."][arms.index(r["arm"]) % 3])
-            plt.plot(r["curve"]["images_seen"], r["curve"][key], style, marker=".", color=c,
-                     label=f"{r['tower']} {r['mode']} {r['arm']} s{r['seed']}" + (f" [{folder(r)}]" if r.get("reinforced") else ""))
-        for t in results["teachers"]:
-            if t["dataset"] == dataset and t.get(key) is not None:
-                plt.axhline(t[key], color="gray", linewidth=0.8, linestyle=":")
-        plt.xlabel("images seen")
-        plt.ylabel(key.replace("_", " "))
-        plt.title(title + "; dotted grey: the teachers' final figures")
-        plt.grid(alpha=0.3)
-        plt.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
-        plt.tight_layout()
-        plt.savefig(os.path.join(OUT, fname), dpi=110)
-        plt.close()
+        towers = sorted({r["tower"] for r in rs})
+        extra_arms = sorted({r["arm"] for r in rs} - set(arm_colours))
+        fig, axes = plt.subplots(1, len(towers), figsize=(1.5 + 4.6 * len(towers), 4.8), sharey=True, squeeze=False)
+        for ax, tower in zip(axes[0], towers):
+            for r in sorted((r for r in rs if r["tower"] == tower), key=lambda r: (r["mode"], r["arm"], r["seed"])):
+                colour = arm_colours.get(r["arm"]) or spare[extra_arms.index(r["arm"]) % len(spare)]
+                ax.plot(r["curve"]["images_seen"], r["curve"][key], mode_styles.get(r["mode"], "-."), marker=".",
+                        color=colour, label=f"{r['mode']} {r['arm']} s{r['seed']}" + (f" [{folder(r)}]" if r.get("reinforced") else ""))
+            for t in results["teachers"]:
+                if t["dataset"] == dataset and t.get(key) is not None:
+                    ax.axhline(t[key], color="gray", linewidth=0.8, linestyle=":")
+            ax.set_title(f"{tower} students", fontsize=10)
+            ax.set_xlabel("images seen")
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=6.5, loc="upper left")
+        axes[0][0].set_ylabel(key.replace("_", " "))
+        fig.suptitle(title + "; dotted grey: the teachers' final figures", fontsize=11)
+        fig.tight_layout()
+        fig.savefig(os.path.join(OUT, fname), dpi=110)
+        plt.close(fig)
         print(f"plot: {os.path.join(OUT, fname)}")
 
 
