@@ -441,7 +441,7 @@ def plots(results):
         extra_arms = sorted({r["arm"] for r in rs} - set(arm_colours))
         fig, axes = plt.subplots(1, len(towers), figsize=(1.5 + 4.6 * len(towers), 4.8), sharey=True, squeeze=False)
         for ax, tower in zip(axes[0], towers):
-            for r in sorted((r for r in rs if r["tower"] == tower), key=lambda r: (r["mode"], r["arm"], r["seed"])):
+            for r in sorted((r for r in rs if r["tower"] == tower), key=student_order):
                 colour = arm_colours.get(r["arm"]) or spare[extra_arms.index(r["arm"]) % len(spare)]
                 ax.plot(r["curve"]["images_seen"], r["curve"][key], mode_styles.get(r["mode"], "-."), marker=".",
                         color=colour, label=f"{r['mode']} {r['arm']} s{r['seed']}" + (f" [{folder(r)}]" if r.get("reinforced") else ""))
