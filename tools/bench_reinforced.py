@@ -425,10 +425,12 @@ def plots(results):
         print("plots skipped: python3-matplotlib is not installed (tools/setup_bench.sh)")
         return
     # One panel per student tower, so a tower's arms can be read against each other: the colour is the
-    # arm (plain, each distillation weight), the line style the mode (solid baseline, dashed HyperCLIP).
+    # arm (plain, each distillation weight), the line style the mode (solid baseline, dashed HyperCLIP),
+    # the marker the seed.
     arm_colours = {"plain": "tab:blue", "distill 0": "tab:green", "distill 0.75": "tab:orange", "distill 1.0": "tab:red"}
     spare = ["tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan"]
     mode_styles = {"baseline": "-", "hyper": "--", "token": ":"}
+    seed_markers = [".", "s", "^", "D", "v"]
     figs = [("concept_top5.png", "emoji", "top5", "emoji concept top-5 (held-out family)"),
             ("concept_top1.png", "emoji", "top1", "emoji concept top-1 (held-out family)"),
             ("group_top1.png", "emoji", "group_top1", "emoji group top-1 (held-out family)"),
@@ -443,7 +445,8 @@ def plots(results):
         for ax, tower in zip(axes[0], towers):
             for r in sorted((r for r in rs if r["tower"] == tower), key=student_order):
                 colour = arm_colours.get(r["arm"]) or spare[extra_arms.index(r["arm"]) % len(spare)]
-                ax.plot(r["curve"]["images_seen"], r["curve"][key], mode_styles.get(r["mode"], "-."), marker=".",
+                ax.plot(r["curve"]["images_seen"], r["curve"][key], mode_styles.get(r["mode"], "-."),
+                        marker=seed_markers[r["seed"] % len(seed_markers)], markersize=4,
                         color=colour, label=f"{r['mode']} {r['arm']} s{r['seed']}" + (f" [{folder(r)}]" if r.get("reinforced") else ""))
             for t in results["teachers"]:
                 if t["dataset"] == dataset and t.get(key) is not None:
